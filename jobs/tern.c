@@ -1,0 +1,76 @@
+/* tern: the command. Dispatches to the verbs every part contributes. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "verbs.h"
+
+struct verb {
+    const char *name;
+    tern_verb_fn fn;
+    const char *summary;
+};
+
+static const struct verb verbs[] = {
+#define TERN_VERB(name, fn, summary) {name, fn, summary},
+#include "verbs_all.def"
+#undef TERN_VERB
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tern VERB [options] [args]\n\n"
+               "Checkpoint/restart for MPI jobs. Verbs:\n");
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        fprintf(f, "  %-12s %s\n", verbs[i].name, verbs[i].summary);
+    fprintf(f, "\n'tern VERB --help' describes each verb.\n");
+}
+
+int tern_cli_fail(const char *verb, int status, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "tern %s: %s\n", verb, msg);
+    return status;
+}
+
+int tern_cli_fail_err(const char *verb, int status, const tern_error *err)
+{
+    return tern_cli_fail(verb, status, "%s", err->msg[0] ? err->msg : "unknown error");
+}
+
+void tern_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("tern " TERN_VERSION "\n");
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (!strcmp(argv[1], verbs[i].name))
+            return verbs[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "tern: unknown verb '%s' (see 'tern --help')\n", argv[1]);
+    return 2;
+}
