@@ -48,6 +48,10 @@ typedef struct tern_store_opts {
                                  do not shrink enough are stored raw. */
     int keep;                 /* committed checkpoints kept after a commit (>= 1) */
     size_t chunk_bytes;       /* chunk size for compression/CRC; 0 = default */
+    /* Added by storage/: the node's disk write rate the adaptive compressor
+     * weighs compression against (bytes/s, shared by the node's ranks);
+     * 0 = default 1.2e9. Deflate is used only where it beats the disk. */
+    double disk_bytes_per_s;
 } tern_store_opts;
 
 /* Defaults: job NULL, compress_level 1, keep 2, chunk_bytes 0.
@@ -98,6 +102,7 @@ typedef struct tern_ckpt_stats {
     uint64_t zero_bytes;      /* all ranks: all-zero bytes elided */
     double seconds;           /* begin..commit, wall, max over ranks */
     char path[4096];          /* committed file */
+    double ratio;             /* added: logical_bytes / stored_bytes (1 if empty) */
 } tern_ckpt_stats;
 
 /* Collective. Writes every segment, makes every rank's data durable, then
@@ -174,7 +179,8 @@ int tern_ckpt_read_array(tern_ckpt *c, const char *name, uint64_t offset,
                          uint64_t count, void *buf, tern_error *err);
 
 /* Checks every chunk CRC and every rank's segment table. report(ctx, rank,
- * ok, message) is called once per rank (message is "" when ok). Returns 0 only
+ * ok, message) is called once per rank (message is "" when ok), and once more
+ * with rank -1 when a global array fails its check. Returns 0 only
  * when everything checks out. */
 typedef void (*tern_verify_report_fn)(void *ctx, int rank, int ok,
                                       const char *message);

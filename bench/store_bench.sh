@@ -1,0 +1,56 @@
+#!/bin/bash
+# Checkpoint write rate vs. the raw disk rate (dd with fdatasync), in one run.
+#   bench/store_bench.sh [BUILD_DIR] [WORK_DIR]        (env: NP=4 MIB=64 REPS=5)
+# NP ranks x MIB MiB of random / smooth / sparse data, written uncompressed
+# (level 0) and with compression on (level 1). dd writes the same bytes (from
+# the page cache, bs=4M, conv=fdatasync) into the same directory. Each
+# repetition runs dd, then level 0, then level 1, back to back, so the three
+# see the same machine; the table gives medians over REPS repetitions, and
+# "vs dd" is the median of the per-repetition ratios (logical bytes per
+# second of the checkpoint / bytes per second of dd). Targets:
+#   level 0 >= 0.9 x dd, level 1 >= 0.9 x dd, sparse level 1 >= 1.5 x dd.
+set -euo pipefail
+build=${1:-$(dirname "$0")/../build-storage}
+work=${2:-/tmp/tern-store-bench}
+np=${NP:-4} mib=${MIB:-64} reps=${REPS:-5}
+bench=$build/storage/store_bench
+[ -x "$bench" ] || { echo "build it first: cmake --build $build --target store_bench" >&2; exit 2; }
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+mpi=(mpirun --oversubscribe --bind-to none -n "$np")
+rm -rf "$work"; mkdir -p "$work"
+trap 'rm -rf "$work"' EXIT
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+calc() { awk "BEGIN {printf \"%.4f\", $1}"; }
+
+echo "store_bench: $np ranks x $mib MiB, $reps repetitions, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf "%-7s %5s %9s %9s %7s %8s %9s\n" kind level seconds GB/s ratio "vs dd" "dd GB/s"
+for kind in random smooth sparse; do
+    d=$work/$kind; mkdir -p "$d"
+    "${mpi[@]}" "$bench" "$d" "$kind" dump "$mib" 0
+    cat "$d"/raw.* > "$d/all.bin"; rm -f "$d"/raw.*
+    bytes=$(stat -c %s "$d/all.bin")
+    : > "$d/dd"; : > "$d/l0"; : > "$d/l1"; : > "$d/r0"; : > "$d/r1"
+    for _ in $(seq "$reps"); do
+        rm -f "$d/dd.out"; sync
+        t0=$(date +%s.%N)
+        dd if="$d/all.bin" of="$d/dd.out" bs=4M conv=fdatasync status=none
+        t1=$(date +%s.%N)
+        rm -f "$d/dd.out"
+        ddr=$(calc "$bytes / ($t1 - $t0) / 1e9")
+        echo "$ddr" >> "$d/dd"
+        for level in 0 1; do
+            c=$d/ck$level; rm -rf "$c"; mkdir -p "$c"; sync
+            line=$("${mpi[@]}" "$bench" "$c" "$kind" "$level" "$mib" 1)
+            echo "$line" >> "$d/l$level"
+            echo "$(calc "$(echo "$line" | awk '{print $4}') / $ddr")" >> "$d/r$level"
+            rm -rf "$c"
+        done
+    done
+    dd_rate=$(median < "$d/dd")
+    for level in 0 1; do
+        printf "%-7s %5s %9.3f %9.3f %7.2f %8.2f %9.3f\n" "$kind" "$level" \
+            "$(awk '{print $3}' "$d/l$level" | median)" "$(awk '{print $4}' "$d/l$level" | median)" \
+            "$(awk '{print $5}' "$d/l$level" | median)" "$(median < "$d/r$level")" "$dd_rate"
+    done
+    rm -f "$d/all.bin"
+done

@@ -1,0 +1,71 @@
+#!/bin/bash
+# wrap_overhead.sh: how much slower MPI calls are under LD_PRELOAD=libtern.so.
+#
+# usage: bench/wrap_overhead.sh [LIBTERN] [RUNS]
+#   LIBTERN  path of libtern.so (default: $TERN_LIBTERN, else build/coord/libtern.so)
+#   RUNS     runs of each variant (default 7), interleaved A/B/A/B
+# env: MPIRUN (default mpirun), BIND (mpirun binding, default "none"),
+#      BENCH_ARGS (extra arguments for the program, e.g. "--scale 2"),
+#      CHECK=1 to exit 1 when a ratio is over its target.
+#
+# Builds bench/wrap_overhead.c with mpicc into a temporary directory, then
+# runs the same binary on 2 ranks plainly (A) and with LD_PRELOAD (B),
+# alternating, so that slow phases of a noisy machine hit both. Each run
+# prints the median of 7 timed repetitions per kernel; the script prints the
+# median over runs and the ratio B/A with its target. It also prints the
+# in-process ratio: within each B run every repetition is timed through MPI_*
+# (interposed) and through PMPI_* (not), back to back, and the median over
+# runs of MPI_*/PMPI_* is the wrapper's cost with the noise of separate runs
+# taken out (the same ratio in the A runs shows the method's own error).
+# Targets:
+#   lat8     8-byte ping-pong half round trip   target ratio <= 1.05
+#   pp1m     1 MiB ping-pong half round trip    target ratio <= 1.01
+#   allred8  8-byte MPI_Allreduce               target ratio <= 1.05
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+lib=${1:-${TERN_LIBTERN:-$root/build/coord/libtern.so}}
+runs=${2:-7}
+mpirun=${MPIRUN:-mpirun}
+bind=${BIND:-none}
+if [ ! -f "$lib" ]; then
+    echo "wrap_overhead: no libtern.so at '$lib' (give its path as the first argument)" >&2
+    exit 2
+fi
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+work=$(mktemp -d "${TMPDIR:-/tmp}/tern-bench.XXXXXX") || exit 2
+trap 'rm -rf "$work"' EXIT
+mpicc -O2 -o "$work/wrap_overhead" "$here/wrap_overhead.c" || exit 2
+
+run() { # run A|B  -> appends "KERNEL name us" lines to $work/$1
+    local pre=()
+    [ "$1" = B ] && pre=(-x LD_PRELOAD="$lib" -x TERN_DIR="$work/tern" -x TERN_INTERVAL=0 -x TERN_JOB=bench)
+    # shellcheck disable=SC2086
+    "$mpirun" --oversubscribe --bind-to "$bind" -np 2 "${pre[@]}" "$work/wrap_overhead" ${BENCH_ARGS:-} \
+        >>"$work/$1" 2>>"$work/$1.err" || { echo "wrap_overhead: run $1 failed:" >&2; tail -5 "$work/$1.err" >&2; exit 1; }
+}
+for i in $(seq 1 "$runs"); do
+    if [ $((i % 2)) -eq 1 ]; then run A; run B; else run B; run A; fi
+done
+
+median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+# per-run MPI_*/PMPI_* ratios of kernel $2 in file $1
+inproc() { awk -v k="$2" '$2==k && $1=="KERNEL" {m[++i]=$3} $2==k && $1=="PKERNEL" {p[++j]=$3} END {for (n=1; n<=i; n++) print m[n]/p[n]}' "$1"; }
+status=0
+printf '%-8s %12s %12s %8s %8s  %-7s %s\n' kernel "plain(us)" "tern(us)" ratio target verdict "in-process tern/PMPI (plain/PMPI)" 
+for k in lat8:1.05 pp1m:1.01 allred8:1.05; do
+    name=${k%%:*} target=${k#*:}
+    a=$(awk -v k="$name" '$1=="KERNEL" && $2==k {print $3}' "$work/A" | median)
+    b=$(awk -v k="$name" '$1=="KERNEL" && $2==k {print $3}' "$work/B" | median)
+    ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", b / a}')
+    ok=$(awk -v r="$ratio" -v t="$target" 'BEGIN {print (r <= t) ? "ok" : "OVER"}')
+    [ "$ok" = ok ] || status=1
+    ib=$(inproc "$work/B" "$name" | median)
+    ia=$(inproc "$work/A" "$name" | median)
+    printf '%-8s %12.4f %12.4f %8s %8s  %-7s %.3f (%.3f)\n' "$name" "$a" "$b" "$ratio" "<=$target" "$ok" "$ib" "$ia"
+    echo "  runs A: $(awk -v k="$name" '$1=="KERNEL" && $2==k {printf "%s ", $3}' "$work/A")"
+    echo "  runs B: $(awk -v k="$name" '$1=="KERNEL" && $2==k {printf "%s ", $3}' "$work/B")"
+done
+echo "($runs runs each, interleaved; lib $lib)"
+[ "${CHECK:-0}" = 1 ] && exit $status
+exit 0

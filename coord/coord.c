@@ -1,0 +1,1323 @@
+/* coord.c: the coordinated checkpoint protocol (API mode) and the tern.h API.
+ *
+ * docs/protocol.md describes the state machine; the comments here name its
+ * states. In short, at every tern_snapshot():
+ *   AGREE   wait for the agreement started at the previous snapshot point
+ *           (MPI_Iallreduce(BOR) of the trigger bits on the control
+ *           communicator) and start the next one;
+ *   if the agreed bits ask for a checkpoint (all ranks see the same bits):
+ *   CHECK   refusals (RMA, MPI-IO, dynamic processes, THREAD_MULTIPLE) and the
+ *           per-communicator collective sequence numbers, agreed by all;
+ *   DRAIN   exchange per-peer counters, receive every in-flight message into
+ *           the pending application receive it matches or into tern's buffer,
+ *           complete pending sends and nonblocking collectives;
+ *   DUMP    registered regions, drained messages, request and communicator
+ *           descriptors through the store;
+ *   COMMIT  the store's two-phase commit (all ranks agree; rank 0 renames);
+ *   RESUME  (or stop after a checkpoint-and-stop request).
+ */
+#define _GNU_SOURCE
+#include "tern.h"
+#include "wrap.h"
+#include "tern_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TRIG_CKPT 1u
+#define TRIG_STOP 2u
+
+#define META_MAGIC 0x7465726e6d657461ULL /* "ternmeta" */
+#define PROTO_VERSION 1
+
+/* ---- configuration (docs/runtime.md) ------------------------------------- */
+static char cfg_dir[4096];
+static char cfg_job[256] = "unnamed";
+static double cfg_interval;
+static int cfg_signal = SIGUSR1;
+static int cfg_compress = 1;
+static int cfg_keep = 2;
+static const char *cfg_restart;
+
+/* test hooks (docs/protocol.md, "fault injection"): TERN_TEST_FAIL=rank:epoch:what */
+static int fail_rank = -1, fail_epoch = -1;
+static char fail_what[32];
+
+/* ---- state ------------------------------------------------------------------ */
+static MPI_Comm ctrl = MPI_COMM_NULL;      /* private dup of MPI_COMM_WORLD */
+static volatile sig_atomic_t sig_flag;
+static int api_flag;                       /* tern_request_checkpoint() */
+static unsigned file_flags;                /* rank 0: bits from request files */
+static double next_interval_due;
+static double last_scan;
+static uint64_t snap_count;
+static MPI_Request agree_req = MPI_REQUEST_NULL;
+static unsigned agree_send, agree_recv;
+static int agree_pending;
+static uint64_t next_epoch = 1;
+static uint64_t restored_epoch;
+static int restarted_flag;
+static int recovered;
+
+/* request files consumed by rank 0 and not yet answered */
+typedef struct pend_req { char id[256]; int stop; struct pend_req *next; } pend_req;
+static pend_req *pend_served, *pend_riding, *pend_next; /* being served / in the agreement in flight / not yet */
+static char **seen_ids;
+static int nseen;
+
+/* protected regions */
+typedef struct region {
+    char name[208];
+    void *ptr;
+    int64_t count;
+    MPI_Datatype type;
+    size_t elem;      /* extent of type */
+    size_t bytes;
+    struct region *next;
+} region;
+static region *regions;
+
+/* restart */
+static tern_ckpt *rst;
+typedef struct meta {
+    uint64_t magic;
+    uint32_t version, nranks, rank, arrays;   /* arrays: regions stored as global arrays */
+    uint64_t epoch, snap_count, global_inflight;
+    uint64_t nmsgs, nreqs, ncomms;
+    double quiesce_seconds;
+} meta;
+static meta rst_meta;
+
+/* last figures (for tests/benchmarks via TERN_STATS) */
+static double last_quiesce, last_total;
+
+static double now_wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+static double now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "tern: rank %d: %s\n", tern_world_rank, buf);
+}
+
+/* ---- events and request answers (rank 0) ------------------------------- */
+static int mkdir_p(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            mkdir(tmp, 0777);
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
+    return 0;
+}
+
+static void event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void event(const char *fmt, ...)
+{
+    if (tern_world_rank != 0) return;
+    char line[4096], path[4200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line - 2, fmt, ap);
+    va_end(ap);
+    strcat(line, "\n");
+    mkdir_p(cfg_dir);
+    snprintf(path, sizeof path, "%s/events", cfg_dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (fd < 0) return;
+    ssize_t w = write(fd, line, strlen(line));
+    (void)w;
+    close(fd);
+}
+
+static void answer(pend_req *r, const char *text)
+{
+    char path[4600], tmp[4600];
+    snprintf(path, sizeof path, "%s/request.%s.done", cfg_dir, r->id);
+    snprintf(tmp, sizeof tmp, "%s/.tmp-done-%s", cfg_dir, r->id);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return;
+    fprintf(f, "%s\n", text);
+    fclose(f);
+    rename(tmp, path);
+}
+
+static int seen(const char *id)
+{
+    for (int i = 0; i < nseen; i++)
+        if (!strcmp(seen_ids[i], id)) return 1;
+    return 0;
+}
+
+/* Rank 0: look for new request files (at most every 50 ms). */
+static void scan_requests(void)
+{
+    double t = now_mono();
+    if (t - last_scan < 0.05) return;
+    last_scan = t;
+    DIR *d = opendir(cfg_dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        size_t l = strlen(n);
+        if (strncmp(n, "request.", 8) || (l > 5 && !strcmp(n + l - 5, ".done"))) continue;
+        const char *id = n + 8;
+        if (seen(id)) continue;
+        char path[4400], donep[4400];
+        snprintf(donep, sizeof donep, "%s/%s.done", cfg_dir, n);
+        seen_ids = realloc(seen_ids, sizeof(char *) * (size_t)(nseen + 1));
+        seen_ids[nseen++] = strdup(id);
+        if (access(donep, F_OK) == 0) continue;    /* answered by an earlier run */
+        snprintf(path, sizeof path, "%s/%s", cfg_dir, n);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        char what[128] = "";
+        if (!fgets(what, sizeof what, f)) what[0] = 0;
+        fclose(f);
+        what[strcspn(what, "\r\n")] = 0;
+        pend_req *r = calloc(1, sizeof *r);
+        snprintf(r->id, sizeof r->id, "%s", id);
+        if (!strcmp(what, "checkpoint")) r->stop = 0;
+        else if (!strcmp(what, "checkpoint-and-stop")) r->stop = 1;
+        else {
+            char msg[300];
+            snprintf(msg, sizeof msg, "failed: unknown request '%.100s'", what);
+            answer(r, msg);
+            free(r);
+            continue;
+        }
+        r->next = pend_next;
+        pend_next = r;
+        file_flags |= TRIG_CKPT | (r->stop ? TRIG_STOP : 0);
+    }
+    closedir(d);
+}
+
+/* ---- configuration ----------------------------------------------------------- */
+static void on_signal(int s)
+{
+    (void)s;
+    sig_flag = 1;
+}
+
+static int parse_signal(const char *s)
+{
+    if (!s || !*s) return SIGUSR1;
+    if (!strcasecmp(s, "none")) return 0;
+    if (!strncasecmp(s, "SIG", 3)) s += 3;
+    if (!strcasecmp(s, "USR1")) return SIGUSR1;
+    if (!strcasecmp(s, "USR2")) return SIGUSR2;
+    if (!strcasecmp(s, "HUP")) return SIGHUP;
+    if (!strcasecmp(s, "TERM")) return SIGTERM;
+    if (!strcasecmp(s, "INT")) return SIGINT;
+    if (!strcasecmp(s, "ALRM")) return SIGALRM;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v <= 0 || v >= 65) {
+        fprintf(stderr, "tern: TERN_SIGNAL=%s is not a signal; using USR1\n", s);
+        return SIGUSR1;
+    }
+    return (int)v;
+}
+
+static void install_signal(void)
+{
+    cfg_signal = parse_signal(getenv("TERN_SIGNAL"));
+    if (!cfg_signal) return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(cfg_signal, &sa, NULL);
+}
+
+/* Installed when the library is loaded, so that a signal that arrives before
+ * or during MPI_Init does not kill the process (it is then ignored). */
+__attribute__((constructor)) static void tern_load(void)
+{
+    install_signal();
+}
+
+static void read_config(void)
+{
+    const char *v;
+    if ((v = getenv("TERN_JOB")) && *v) snprintf(cfg_job, sizeof cfg_job, "%s", v);
+    if ((v = getenv("TERN_DIR")) && *v) snprintf(cfg_dir, sizeof cfg_dir, "%s", v);
+    else snprintf(cfg_dir, sizeof cfg_dir, "./tern-ckpt/%s", cfg_job);
+    cfg_interval = (v = getenv("TERN_INTERVAL")) ? atof(v) : 0;
+    if (cfg_interval < 0) cfg_interval = 0;
+    cfg_compress = (v = getenv("TERN_COMPRESS")) ? atoi(v) : 1;
+    if (cfg_compress < 0) cfg_compress = 0;
+    if (cfg_compress > 9) cfg_compress = 9;
+    cfg_keep = (v = getenv("TERN_KEEP")) ? atoi(v) : 2;
+    if (cfg_keep < 1) cfg_keep = 1;
+    cfg_restart = (v = getenv("TERN_RESTART")) && *v ? v : NULL;
+    if ((v = getenv("TERN_TEST_FAIL")) && *v)
+        sscanf(v, "%d:%d:%31s", &fail_rank, &fail_epoch, fail_what);
+}
+
+void tern_coord_preinit(void)
+{
+    install_signal();
+    read_config();
+}
+
+/* ---- protected regions --------------------------------------------------- */
+static region *find_region(const char *name)
+{
+    for (region *r = regions; r; r = r->next)
+        if (!strcmp(r->name, name)) return r;
+    return NULL;
+}
+
+static int valid_name(const char *n)
+{
+    size_t l = strlen(n);
+    if (l == 0 || l > 200) return 0;
+    for (size_t i = 0; i < l; i++) {
+        char c = n[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return strncmp(n, "_tern", 5) != 0;
+}
+
+int tern_protect(const char *name, void *ptr, int64_t count, MPI_Datatype type)
+{
+    if (!name || !valid_name(name)) {
+        say("tern_protect: invalid name '%s' (1..200 of [A-Za-z0-9_.-], not starting with _tern)",
+            name ? name : "(null)");
+        return -1;
+    }
+    if (count < 0 || (count > 0 && !ptr)) {
+        say("tern_protect(%s): bad pointer or count", name);
+        return -1;
+    }
+    MPI_Aint lb, extent;
+    if (PMPI_Type_get_extent(type, &lb, &extent) != MPI_SUCCESS || extent <= 0) {
+        say("tern_protect(%s): bad datatype", name);
+        return -1;
+    }
+    region *r = find_region(name);
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        snprintf(r->name, sizeof r->name, "%s", name);
+        /* append: keep registration order */
+        region **pp = &regions;
+        while (*pp) pp = &(*pp)->next;
+        *pp = r;
+    }
+    r->ptr = ptr;
+    r->count = count;
+    r->type = type;
+    r->elem = (size_t)extent;
+    r->bytes = (size_t)extent * (size_t)count;
+    return 0;
+}
+
+int tern_unprotect(const char *name)
+{
+    for (region **pp = &regions; *pp; pp = &(*pp)->next) {
+        if (!strcmp((*pp)->name, name)) {
+            region *r = *pp;
+            *pp = r->next;
+            free(r);
+            return 0;
+        }
+    }
+    say("tern_unprotect: no region named '%s'", name ? name : "(null)");
+    return -1;
+}
+
+/* Where does [buf, buf+len) live? 0 and (region, offset) if inside one. */
+static region *locate(const void *buf, size_t len, uint64_t *off)
+{
+    const char *b = buf;
+    for (region *r = regions; r; r = r->next) {
+        const char *p = r->ptr;
+        if (b >= p && b + len <= p + r->bytes && (len > 0 || b < p + r->bytes || b == p)) {
+            *off = (uint64_t)(b - p);
+            return r;
+        }
+    }
+    return NULL;
+}
+
+/* ---- predefined datatypes (restart re-posts receives with these) -------- */
+static MPI_Datatype predef(int i)
+{
+    switch (i) {
+    case 0: return MPI_BYTE;          case 1: return MPI_CHAR;
+    case 2: return MPI_SIGNED_CHAR;   case 3: return MPI_UNSIGNED_CHAR;
+    case 4: return MPI_SHORT;         case 5: return MPI_UNSIGNED_SHORT;
+    case 6: return MPI_INT;           case 7: return MPI_UNSIGNED;
+    case 8: return MPI_LONG;          case 9: return MPI_UNSIGNED_LONG;
+    case 10: return MPI_LONG_LONG;    case 11: return MPI_UNSIGNED_LONG_LONG;
+    case 12: return MPI_FLOAT;        case 13: return MPI_DOUBLE;
+    case 14: return MPI_LONG_DOUBLE;  case 15: return MPI_INT8_T;
+    case 16: return MPI_INT16_T;      case 17: return MPI_INT32_T;
+    case 18: return MPI_INT64_T;      case 19: return MPI_UINT8_T;
+    case 20: return MPI_UINT16_T;     case 21: return MPI_UINT32_T;
+    case 22: return MPI_UINT64_T;     case 23: return MPI_C_BOOL;
+    case 24: return MPI_PACKED;       case 25: return MPI_FLOAT_INT;
+    case 26: return MPI_DOUBLE_INT;   case 27: return MPI_LONG_INT;
+    case 28: return MPI_2INT;         case 29: return MPI_C_COMPLEX;
+    case 30: return MPI_C_DOUBLE_COMPLEX; case 31: return MPI_AINT;
+    case 32: return MPI_OFFSET;       case 33: return MPI_COUNT;
+    case 34: return MPI_WCHAR;        case 35: return MPI_SHORT_INT;
+    default: return MPI_DATATYPE_NULL;
+    }
+}
+static int predef_index(MPI_Datatype t)
+{
+    for (int i = 0; i < 36; i++)
+        if (predef(i) == t) return i;
+    return -1;
+}
+
+/* ---- serialized descriptors ------------------------------------------------ */
+typedef struct msg_rec { uint32_t comm; int32_t src, tag; uint32_t pad; uint64_t len; } msg_rec;
+typedef struct req_rec {
+    uint32_t idx;
+    uint8_t kind, state, variant, has_buf;
+    uint32_t comm;
+    int32_t count, peer, tag, dtype;   /* dtype: predefined index or -1 */
+    uint64_t offset;
+    char region[208];
+    MPI_Status st;
+} req_rec;
+typedef struct comm_rec { uint32_t ordinal, npeers; uint64_t gid, world_hash; char ctor[40]; } comm_rec;
+
+typedef struct buf { unsigned char *p; size_t n, cap; } buf;
+static void bput(buf *b, const void *d, size_t n)
+{
+    if (b->n + n > b->cap) {
+        b->cap = (b->n + n) * 2 + 256;
+        b->p = realloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, d, n);
+    b->n += n;
+}
+
+/* ---- the drain ------------------------------------------------------------ */
+static int app_req_active(tern_req *q)
+{
+    return q->state == TRS_ACTIVE;
+}
+
+/* Test the pending application point-to-point requests once. */
+static void progress_app_reqs(void)
+{
+    for (uint32_t i = 0; i < tr_hiwater; i++) {
+        tern_req *q = tr_at(i);
+        if (!q || !app_req_active(q) || q->kind == TR_NBC || q->kind == TR_GREQ) continue;
+        int flag = 0;
+        MPI_Status st;
+        PMPI_Test(&q->real, &flag, &st);
+        if (flag) {
+            tr_complete(q, &st);
+            q->st = st;
+            q->state = TRS_DONE;
+        }
+    }
+}
+
+static void pull_unexpected(void)
+{
+    for (uint32_t o = 0; o < tc_count; o++) {
+        tern_comm *c = tc_by_ordinal(o);
+        if (!c || c->freed || c->npeers == 0) continue;
+        for (;;) {
+            int flag = 0;
+            MPI_Message mh;
+            MPI_Status st;
+            PMPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->real, &flag, &mh, &st);
+            if (!flag) break;
+            int n = 0;
+            PMPI_Get_count(&st, MPI_BYTE, &n);
+            tern_msg *m = malloc(sizeof *m + (size_t)n);
+            m->src = st.MPI_SOURCE;
+            m->tag = st.MPI_TAG;
+            m->len = (size_t)n;
+            PMPI_Mrecv(m->data, n, MPI_BYTE, &mh, &st);
+            tq_append(c, m);
+            tc_count_recv(c, &st);
+        }
+    }
+}
+
+static void totals(uint64_t *sent_to, uint64_t *recvd_from)
+{
+    int W = tern_world_size;
+    memset(sent_to, 0, sizeof(uint64_t) * (size_t)W);
+    memset(recvd_from, 0, sizeof(uint64_t) * (size_t)W);
+    for (uint32_t o = 0; o < tc_count; o++) {
+        tern_comm *c = tc_by_ordinal(o);
+        if (!c || c->freed) continue;
+        for (int i = 0; i < c->npeers; i++) {
+            int w = c->world[i];
+            if (w < 0 || w >= W) continue;
+            sent_to[w] += c->sent[i];
+            recvd_from[w] += c->recvd[i];
+        }
+    }
+}
+
+/* Agree on a yes/no among all ranks; returns the max of `code`. */
+static int agree_max(int code)
+{
+    int out = code;
+    PMPI_Allreduce(&code, &out, 1, MPI_INT, MPI_MAX, ctrl);
+    return out;
+}
+
+/* CHECK: collective sequence numbers of every live communicator must be equal
+ * on all members. Fills why on mismatch. */
+static int check_collectives(char *why, size_t len)
+{
+    int n = 0;
+    for (uint32_t o = 0; o < tc_count; o++) {
+        tern_comm *c = tc_by_ordinal(o);
+        if (c && !c->freed && c->npeers > 1) n++;
+    }
+    uint64_t *mine = malloc(sizeof(uint64_t) * 2 * (size_t)(n + 1));
+    int k = 0;
+    for (uint32_t o = 0; o < tc_count; o++) {
+        tern_comm *c = tc_by_ordinal(o);
+        if (!c || c->freed || c->npeers <= 1) continue;
+        mine[2 * k] = c->gid;
+        mine[2 * k + 1] = c->coll_seq;
+        k++;
+    }
+    int W = tern_world_size, cnt = 2 * n;
+    int *cnts = malloc(sizeof(int) * (size_t)W), *displs = malloc(sizeof(int) * (size_t)W);
+    PMPI_Allgather(&cnt, 1, MPI_INT, cnts, 1, MPI_INT, ctrl);
+    int tot = 0;
+    for (int i = 0; i < W; i++) {
+        displs[i] = tot;
+        tot += cnts[i];
+    }
+    uint64_t *all = malloc(sizeof(uint64_t) * (size_t)(tot + 1));
+    PMPI_Allgatherv(mine, cnt, MPI_UINT64_T, all, cnts, displs, MPI_UINT64_T, ctrl);
+    int bad = 0;
+    for (int j = 0; j < n && !bad; j++) {
+        for (int r = 0; r < W && !bad; r++) {
+            for (int i = displs[r]; i < displs[r] + cnts[r]; i += 2) {
+                if (all[i] == mine[2 * j] && all[i + 1] != mine[2 * j + 1]) {
+                    tern_comm *c = NULL;
+                    for (uint32_t o = 0; o < tc_count; o++) {
+                        tern_comm *x = tc_by_ordinal(o);
+                        if (x && !x->freed && x->gid == mine[2 * j]) c = x;
+                    }
+                    snprintf(why, len,
+                             "collective sequence mismatch on communicator #%u (%s): rank %d has "
+                             "entered %" PRIu64 " collectives, rank %d %" PRIu64
+                             " -- a collective was started on one side of tern_snapshot() only",
+                             c ? c->ordinal : 0, c ? c->ctor : "?", tern_world_rank,
+                             mine[2 * j + 1], r, all[i + 1]);
+                    bad = 1;
+                    break;
+                }
+            }
+        }
+    }
+    free(mine);
+    free(cnts);
+    free(displs);
+    free(all);
+    return bad;
+}
+
+/* DRAIN. Returns 0 when every rank is quiescent. */
+static int drain(void)
+{
+    int W = tern_world_size;
+    uint64_t *sent_to = malloc(sizeof(uint64_t) * (size_t)W);
+    uint64_t *recvd_from = malloc(sizeof(uint64_t) * (size_t)W);
+    uint64_t *expect = malloc(sizeof(uint64_t) * (size_t)W);
+    totals(sent_to, recvd_from);
+    PMPI_Alltoall(sent_to, 1, MPI_UINT64_T, expect, 1, MPI_UINT64_T, ctrl);
+    for (;;) {
+        progress_app_reqs();
+        pull_unexpected();
+        totals(sent_to, recvd_from);
+        int missing = 0;
+        for (int w = 0; w < W; w++)
+            if (recvd_from[w] < expect[w]) missing = 1;
+        if (!missing) break;
+    }
+    /* every message sent to us has arrived; our own sends complete once the
+     * receivers have taken them (they are draining too) */
+    for (;;) {
+        int active = 0;
+        progress_app_reqs();
+        for (uint32_t i = 0; i < tr_hiwater; i++) {
+            tern_req *q = tr_at(i);
+            if (q && q->state == TRS_ACTIVE && (q->kind == TR_SEND || q->kind == TR_PSEND)) active = 1;
+        }
+        if (!active) break;
+    }
+    /* nonblocking collectives started on every member (sequence numbers
+     * checked equal): complete them */
+    for (uint32_t i = 0; i < tr_hiwater; i++) {
+        tern_req *q = tr_at(i);
+        if (q && q->state == TRS_ACTIVE && q->kind == TR_NBC) {
+            MPI_Status st;
+            PMPI_Wait(&q->real, &st);
+            q->st = st;
+            q->state = TRS_DONE;
+        }
+    }
+    PMPI_Barrier(ctrl);
+    free(sent_to);
+    free(recvd_from);
+    free(expect);
+    return 0;
+}
+
+/* ---- DUMP ------------------------------------------------------------------ */
+static int region_cmp(const void *a, const void *b)
+{
+    return strcmp((*(region *const *)a)->name, (*(region *const *)b)->name);
+}
+
+static int fail_fill(void *ctx, uint64_t off, void *dst, size_t n, tern_error *err)
+{
+    (void)ctx; (void)off; (void)dst; (void)n;
+    return tern_error_set(err, EIO, "injected write failure (TERN_TEST_FAIL)");
+}
+
+/* Build the descriptors of pending requests. Returns 0, or -1 with why. */
+static int describe_requests(buf *b, uint64_t *n, char *why, size_t len)
+{
+    *n = 0;
+    for (uint32_t i = 0; i < tr_hiwater; i++) {
+        tern_req *q = tr_at(i);
+        if (!q || q->state == TRS_FREE) continue;
+        req_rec r;
+        memset(&r, 0, sizeof r);
+        r.idx = q->idx;
+        r.kind = q->kind;
+        r.state = q->state;
+        r.variant = q->variant;
+        r.comm = q->comm ? q->comm->ordinal : 0;
+        r.count = q->count;
+        r.peer = q->peer;
+        r.tag = q->tag;
+        r.st = q->st;
+        r.dtype = -1;
+        int persistent = q->kind == TR_PSEND || q->kind == TR_PRECV;
+        if (q->kind == TR_GREQ && q->state == TRS_ACTIVE) {
+            snprintf(why, len, "a generalized request (MPI_Grequest_start) is pending at tern_snapshot()");
+            return -1;
+        }
+        int recv = q->kind == TR_RECV || q->kind == TR_PRECV || q->kind == TR_MRECV;
+        int needbuf = persistent || (recv && q->state == TRS_ACTIVE) ||
+                      (recv && q->state == TRS_DONE && q->st.MPI_SOURCE != MPI_PROC_NULL);
+        if (needbuf && q->count > 0) {
+            MPI_Aint lb, ext;
+            PMPI_Type_get_extent(q->dt, &lb, &ext);
+            uint64_t off;
+            region *rg = locate(q->buf, (size_t)ext * (size_t)q->count, &off);
+            if (!rg) {
+                if (persistent) continue;   /* not restorable: the application re-creates it */
+                snprintf(why, len,
+                         "a receive (%s from %d tag %d) pending at tern_snapshot() has its buffer %p "
+                         "outside every protected region: protect the buffer or complete the "
+                         "request before the snapshot",
+                         q->kind == TR_MRECV ? "MPI_Imrecv" : "MPI_Irecv", q->peer, q->tag, q->buf);
+                return -1;
+            }
+            r.has_buf = 1;
+            r.offset = off;
+            snprintf(r.region, sizeof r.region, "%s", rg->name);
+        }
+        if ((q->state == TRS_ACTIVE || persistent) && (recv || persistent)) {
+            r.dtype = predef_index(q->dt);
+            if (r.dtype < 0) {
+                if (persistent && q->state != TRS_ACTIVE) continue;
+                snprintf(why, len,
+                         "a receive pending at tern_snapshot() uses a derived datatype; only "
+                         "predefined datatypes can be re-posted at restart");
+                return -1;
+            }
+        }
+        if (q->kind == TR_MRECV && q->state == TRS_ACTIVE) {
+            snprintf(why, len, "an MPI_Imrecv is pending at tern_snapshot()");
+            return -1;
+        }
+        bput(b, &r, sizeof r);
+        (*n)++;
+    }
+    return 0;
+}
+
+static void describe_messages(buf *b, uint64_t *n)
+{
+    *n = 0;
+    for (uint32_t o = 0; o < tc_count; o++) {
+        tern_comm *c = tc_by_ordinal(o);
+        if (!c || c->freed) continue;
+        for (tern_msg *m = c->qhead; m; m = m->next) {
+            msg_rec r = { c->ordinal, m->src, m->tag, 0, m->len };
+            bput(b, &r, sizeof r);
+            bput(b, m->data, m->len);
+            (*n)++;
+        }
+    }
+}
+
+static void describe_comms(buf *b, uint64_t *n)
+{
+    *n = 0;
+    for (uint32_t o = 0; o < tc_count; o++) {
+        tern_comm *c = tc_by_ordinal(o);
+        if (!c || c->freed) continue;
+        comm_rec r;
+        memset(&r, 0, sizeof r);
+        r.ordinal = c->ordinal;
+        r.npeers = (uint32_t)c->npeers;
+        r.gid = c->gid;
+        r.world_hash = c->world_hash;
+        snprintf(r.ctor, sizeof r.ctor, "%s", c->ctor ? c->ctor : "?");
+        bput(b, &r, sizeof r);
+        (*n)++;
+    }
+}
+
+static uint64_t regions_hash(void)
+{
+    int n = 0;
+    for (region *r = regions; r; r = r->next) n++;
+    region **v = malloc(sizeof(region *) * (size_t)(n + 1));
+    n = 0;
+    for (region *r = regions; r; r = r->next) v[n++] = r;
+    qsort(v, (size_t)n, sizeof *v, region_cmp);
+    uint64_t h = 1469598103934665603ULL;
+    for (int i = 0; i < n; i++) {
+        for (const char *p = v[i]->name; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        h = (h ^ v[i]->elem) * 1099511628211ULL;
+        h = (h ^ 0xff) * 1099511628211ULL;
+    }
+    free(v);
+    return h;
+}
+
+/* The whole checkpoint. Returns 1 committed, negative failed. */
+static int checkpoint(uint64_t epoch, char *why, size_t whylen, tern_ckpt_stats *stats)
+{
+    double t0 = now_mono();
+    char reason[1024] = "";
+    int bad = tern_unsafe_reason(reason, sizeof reason);
+    int agreed = agree_max(bad ? tern_world_rank + 1 : 0);
+    if (agreed) {
+        if (bad) say("checkpoint epoch %" PRIu64 " refused: %s", epoch, reason);
+        /* tell rank 0 the reason of the first refusing rank */
+        int src = agreed - 1;
+        if (src != 0) {
+            if (tern_world_rank == src) PMPI_Send(reason, sizeof reason, MPI_CHAR, 0, 77, ctrl);
+            if (tern_world_rank == 0) PMPI_Recv(reason, sizeof reason, MPI_CHAR, src, 77, ctrl, MPI_STATUS_IGNORE);
+        }
+        snprintf(why, whylen, "refused on rank %d: %s", src, reason);
+        return -1;
+    }
+    char cwhy[1024] = "";
+    bad = check_collectives(cwhy, sizeof cwhy);
+    agreed = agree_max(bad ? tern_world_rank + 1 : 0);
+    if (agreed) {
+        if (bad) say("checkpoint epoch %" PRIu64 " refused: %s", epoch, cwhy);
+        int src = agreed - 1;
+        if (src != 0) {
+            if (tern_world_rank == src) PMPI_Send(cwhy, sizeof cwhy, MPI_CHAR, 0, 78, ctrl);
+            if (tern_world_rank == 0) PMPI_Recv(cwhy, sizeof cwhy, MPI_CHAR, src, 78, ctrl, MPI_STATUS_IGNORE);
+        }
+        snprintf(why, whylen, "refused on rank %d: %s", src, cwhy);
+        return -1;
+    }
+
+    drain();
+    last_quiesce = now_mono() - t0;
+
+    /* descriptors (may refuse: unrestorable pending receives) */
+    buf breq = { 0 }, bmsg = { 0 }, bcomm = { 0 };
+    uint64_t nreq, nmsg, ncomm;
+    char rwhy[1024] = "";
+    bad = describe_requests(&breq, &nreq, rwhy, sizeof rwhy) != 0;
+    agreed = agree_max(bad ? tern_world_rank + 1 : 0);
+    if (agreed) {
+        if (bad) say("checkpoint epoch %" PRIu64 " refused: %s", epoch, rwhy);
+        int src = agreed - 1;
+        if (src != 0) {
+            if (tern_world_rank == src) PMPI_Send(rwhy, sizeof rwhy, MPI_CHAR, 0, 79, ctrl);
+            if (tern_world_rank == 0) PMPI_Recv(rwhy, sizeof rwhy, MPI_CHAR, src, 79, ctrl, MPI_STATUS_IGNORE);
+        }
+        snprintf(why, whylen, "refused on rank %d: %s", src, rwhy);
+        free(breq.p);
+        return -1;
+    }
+    describe_messages(&bmsg, &nmsg);
+    describe_comms(&bcomm, &ncomm);
+
+    /* global arrays when every rank protects the same names and types */
+    uint64_t h = regions_hash(), hmin, hmax;
+    PMPI_Allreduce(&h, &hmin, 1, MPI_UINT64_T, MPI_MIN, ctrl);
+    PMPI_Allreduce(&h, &hmax, 1, MPI_UINT64_T, MPI_MAX, ctrl);
+    uint64_t inflight = nmsg + nreq, ginflight = 0;
+    PMPI_Allreduce(&inflight, &ginflight, 1, MPI_UINT64_T, MPI_SUM, ctrl);
+
+    meta m;
+    memset(&m, 0, sizeof m);
+    m.magic = META_MAGIC;
+    m.version = PROTO_VERSION;
+    m.nranks = (uint32_t)tern_world_size;
+    m.rank = (uint32_t)tern_world_rank;
+    m.arrays = hmin == hmax;
+    m.epoch = epoch;
+    m.snap_count = snap_count;
+    m.global_inflight = ginflight;
+    m.nmsgs = nmsg;
+    m.nreqs = nreq;
+    m.ncomms = ncomm;
+    m.quiesce_seconds = last_quiesce;
+
+    if (tern_world_rank == 0) mkdir_p(cfg_dir);
+    PMPI_Barrier(ctrl);
+
+    tern_store_opts opts;
+    tern_store_opts_default(&opts);
+    opts.job = cfg_job;
+    opts.compress_level = cfg_compress;
+    opts.keep = cfg_keep;
+    tern_error err;
+    tern_error_clear(&err);
+    tern_ckpt_writer *w = NULL;
+    int rc = 0;
+    tern_internal = 1;
+    if (tern_ckpt_begin(ctrl, cfg_dir, epoch, &opts, &w, &err)) {
+        tern_internal = 0;
+        snprintf(why, whylen, "%s", err.msg);
+        free(breq.p); free(bmsg.p); free(bcomm.p);
+        return -1;
+    }
+    char pv[32];
+    snprintf(pv, sizeof pv, "%d", PROTO_VERSION);
+    tern_ckpt_set_attr(w, "tern_protocol", pv, NULL);
+    tern_ckpt_set_attr(w, "tern_mode", "api", NULL);
+    int local_bad = 0;
+    if (tern_ckpt_put(w, "_tern_meta", &m, sizeof m, &err) ||
+        tern_ckpt_put(w, "_tern_reqs", breq.p, breq.n, &err) ||
+        tern_ckpt_put(w, "_tern_msgs", bmsg.p, bmsg.n, &err) ||
+        tern_ckpt_put(w, "_tern_comms", bcomm.p, bcomm.n, &err))
+        local_bad = 1;
+    int nreg = 0;
+    for (region *r = regions; r; r = r->next) nreg++;
+    region **v = malloc(sizeof(region *) * (size_t)(nreg + 1));
+    nreg = 0;
+    for (region *r = regions; r; r = r->next) v[nreg++] = r;
+    qsort(v, (size_t)nreg, sizeof *v, region_cmp);
+    for (int i = 0; i < nreg; i++) {
+        int e;
+        if (m.arrays)   /* collective per name: called even after a local error */
+            e = tern_ckpt_put_array(w, v[i]->name, v[i]->elem, (uint64_t)v[i]->count, v[i]->ptr,
+                                    local_bad ? NULL : &err);
+        else
+            e = local_bad ? 0 : tern_ckpt_put(w, v[i]->name, v[i]->ptr, v[i]->bytes, &err);
+        if (e && !local_bad) local_bad = 1;
+    }
+    free(v);
+    if (fail_rank == tern_world_rank && (uint64_t)fail_epoch == epoch) {
+        if (!strcmp(fail_what, "die")) {
+            fprintf(stderr, "tern: rank %d: TERN_TEST_FAIL: dying during checkpoint %" PRIu64 "\n",
+                    tern_world_rank, epoch);
+            _exit(9);
+        }
+        if (!strcmp(fail_what, "write") && !local_bad)
+            tern_ckpt_put_fn(w, "_tern_fail", 4096, fail_fill, NULL, &err);
+    }
+    if (local_bad) say("checkpoint epoch %" PRIu64 ": %s", epoch, err.msg);
+    if (tern_ckpt_commit(w, stats, &err)) {
+        snprintf(why, whylen, "%s", err.msg);
+        rc = -1;
+    } else {
+        rc = 1;
+    }
+    tern_internal = 0;
+    free(breq.p);
+    free(bmsg.p);
+    free(bcomm.p);
+    last_total = now_mono() - t0;
+    return rc;
+}
+
+/* ---- AGREE and tern_snapshot ---------------------------------------------- */
+static unsigned local_triggers(void)
+{
+    unsigned f = 0;
+    if (sig_flag) {
+        sig_flag = 0;
+        f |= TRIG_CKPT;
+    }
+    if (api_flag) {
+        api_flag = 0;
+        f |= TRIG_CKPT;
+    }
+    if (cfg_interval > 0 && now_mono() >= next_interval_due) {
+        next_interval_due = now_mono() + cfg_interval;
+        f |= TRIG_CKPT;
+    }
+    if (tern_world_rank == 0) {
+        scan_requests();
+        f |= file_flags;
+    }
+    return f;
+}
+
+static uint64_t choose_epoch(void)
+{
+    uint64_t e = next_epoch;
+    if (tern_world_rank == 0) {
+        uint64_t *eps = NULL;
+        int n = 0;
+        tern_error err;
+        tern_internal = 1;
+        if (tern_store_list(cfg_dir, &eps, &n, &err) == 0 && n > 0 && eps[n - 1] + 1 > e)
+            e = eps[n - 1] + 1;
+        tern_internal = 0;
+        free(eps);
+    }
+    PMPI_Bcast(&e, 1, MPI_UINT64_T, 0, ctrl);
+    return e;
+}
+
+static void stats_line(const char *what)
+{
+    const char *p = getenv("TERN_STATS");
+    if (!p || !*p || tern_world_rank != 0) return;
+    FILE *f = fopen(p, "a");
+    if (!f) return;
+    fprintf(f, "%s nranks=%d quiesce=%.9f total=%.9f\n", what, tern_world_size, last_quiesce, last_total);
+    fclose(f);
+}
+
+static int serve(unsigned bits)
+{
+    uint64_t epoch = choose_epoch();
+    char why[2048] = "";
+    tern_ckpt_stats st;
+    memset(&st, 0, sizeof st);
+    int rc = checkpoint(epoch, why, sizeof why, &st);
+    next_epoch = epoch + 1;
+    if (cfg_interval > 0) next_interval_due = now_mono() + cfg_interval;
+    int stop = 0;
+    if (rc == 1) {
+        event("committed epoch=%" PRIu64 " bytes=%" PRIu64 " stored=%" PRIu64
+              " seconds=%.6f quiesce=%.6f path=%s",
+              st.epoch, st.logical_bytes, st.stored_bytes, st.seconds, last_quiesce, st.path);
+        stats_line("committed");
+        char text[4300];
+        snprintf(text, sizeof text, "committed %" PRIu64 " %s", st.epoch, st.path);
+        for (pend_req *r = pend_served; r; r = r->next) answer(r, text);
+        stop = (bits & TRIG_STOP) != 0;
+    } else {
+        for (char *p = why; *p; p++)
+            if (*p == '\n') *p = ' ';
+        if (tern_world_rank == 0) say("checkpoint epoch %" PRIu64 " failed: %s", epoch, why);
+        event("failed epoch=%" PRIu64 " reason=%s", epoch, why);
+        char text[2300];
+        snprintf(text, sizeof text, "failed: %s", why);
+        for (pend_req *r = pend_served; r; r = r->next) answer(r, text);
+    }
+    while (pend_served) {
+        pend_req *r = pend_served;
+        pend_served = r->next;
+        free(r);
+    }
+    if (stop) {
+        event("stopped epoch=%" PRIu64, epoch);
+        MPI_Finalize();
+        exit(0);
+    }
+    return rc == 1 ? 1 : -1;
+}
+
+int tern_snapshot(void)
+{
+    if (!tern_initialized || tern_finalized) return 0;
+    snap_count++;
+    unsigned decided = 0;
+    if (agree_pending) {
+        PMPI_Wait(&agree_req, MPI_STATUS_IGNORE);
+        decided = agree_recv;
+        agree_pending = 0;
+        /* the request files whose bits rode on that agreement */
+        pend_served = pend_riding;
+        pend_riding = NULL;
+    }
+    unsigned f = local_triggers();
+    if (decided & TRIG_CKPT) {
+        /* signals, API calls and intervals seen since the agreement started
+         * are served by this checkpoint; request files get their own answer */
+        if (!file_flags) f = 0;
+    }
+    if (tern_world_rank == 0 && file_flags) {
+        pend_req **tail = &pend_riding;
+        while (*tail) tail = &(*tail)->next;
+        *tail = pend_next;
+        pend_next = NULL;
+        file_flags = 0;
+    }
+    agree_send = f;
+    PMPI_Iallreduce(&agree_send, &agree_recv, 1, MPI_UNSIGNED, MPI_BOR, ctrl, &agree_req);
+    agree_pending = 1;
+    if (decided & TRIG_CKPT) return serve(decided);
+    return 0;
+}
+
+int tern_request_checkpoint(void)
+{
+    if (!tern_initialized || tern_finalized) {
+        fprintf(stderr, "tern: tern_request_checkpoint: MPI is not initialized\n");
+        return -1;
+    }
+    api_flag = 1;
+    return 0;
+}
+
+int tern_restarted(void) { return restarted_flag; }
+uint64_t tern_epoch(void) { return restored_epoch; }
+
+/* ---- restart ---------------------------------------------------------------- */
+static int rst_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int rst_fail(const char *fmt, ...)
+{
+    char b[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b, sizeof b, fmt, ap);
+    va_end(ap);
+    say("restart from %s: %s", cfg_restart, b);
+    return -1;
+}
+
+static void restart_open(void)
+{
+    tern_error err;
+    tern_error_clear(&err);
+    tern_internal = 1;
+    int rc = tern_ckpt_open(cfg_restart, &rst, &err);
+    if (rc == 0) {
+        const tern_ckpt_info *info = tern_ckpt_get_info(rst);
+        int src = (int)info->nranks == tern_world_size ? tern_world_rank : 0;
+        rc = tern_ckpt_read(rst, src, "_tern_meta", &rst_meta, sizeof rst_meta, &err);
+        if (rc == 0 && rst_meta.magic != META_MAGIC) {
+            tern_error_set(&err, EINVAL, "not an API-mode tern checkpoint (no _tern_meta)");
+            rc = -1;
+        }
+        if (rc == 0 && (int)info->nranks != tern_world_size && rst_meta.global_inflight) {
+            tern_error_set(&err, EINVAL,
+                           "checkpoint of %d ranks has %" PRIu64 " in-flight messages or pending "
+                           "requests; only a quiescent checkpoint can restart on %d ranks",
+                           info->nranks, rst_meta.global_inflight, tern_world_size);
+            rc = -1;
+        }
+    }
+    tern_internal = 0;
+    int ok = rc == 0, all = 0;
+    PMPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, ctrl);
+    if (!all) {
+        if (!ok) say("cannot restart from %s: %s", cfg_restart, err.msg);
+        PMPI_Abort(MPI_COMM_WORLD, 17);
+    }
+    restored_epoch = rst_meta.epoch;
+    next_epoch = restored_epoch + 1;
+    restarted_flag = 1;
+    /* keep the request slots of saved requests for tern_recover() */
+    if ((int)rst_meta.nranks == tern_world_size && rst_meta.nreqs) {
+        size_t n = rst_meta.nreqs * sizeof(req_rec);
+        req_rec *r = malloc(n);
+        tern_internal = 1;
+        if (tern_ckpt_read(rst, tern_world_rank, "_tern_reqs", r, n, &err) == 0)
+            for (uint64_t i = 0; i < rst_meta.nreqs; i++) tr_reserve(r[i].idx);
+        tern_internal = 0;
+        free(r);
+    }
+}
+
+int tern_array_layout(const char *name, int64_t *global_count, int *saved_nranks)
+{
+    if (!rst) {
+        say("tern_array_layout(%s): this run did not restart", name ? name : "");
+        return -1;
+    }
+    size_t es;
+    uint64_t total, *counts = NULL;
+    tern_error err;
+    tern_internal = 1;
+    int rc = tern_ckpt_array_info(rst, name, &es, &total, &counts, &err);
+    tern_internal = 0;
+    if (rc) {
+        say("tern_array_layout(%s): %s", name, err.msg);
+        return -1;
+    }
+    free(counts);
+    if (global_count) *global_count = (int64_t)total;
+    if (saved_nranks) *saved_nranks = (int)rst_meta.nranks;
+    return 0;
+}
+
+static int recover_regions(void)
+{
+    int same = (int)rst_meta.nranks == tern_world_size;
+    tern_error err;
+    int nreg = 0;
+    for (region *r = regions; r; r = r->next) nreg++;
+    int64_t *counts = malloc(sizeof(int64_t) * (size_t)(nreg + 1));
+    int64_t *offs = malloc(sizeof(int64_t) * (size_t)(nreg + 1));
+    int i = 0;
+    for (region *r = regions; r; r = r->next) counts[i++] = r->count;
+    /* offsets on another rank count: the sum of lower ranks' counts */
+    PMPI_Exscan(counts, offs, nreg, MPI_INT64_T, MPI_SUM, ctrl);
+    if (tern_world_rank == 0)
+        for (i = 0; i < nreg; i++) offs[i] = 0;
+    int rc = 0;
+    i = 0;
+    for (region *r = regions; r && !rc; r = r->next, i++) {
+        tern_internal = 1;
+        if (rst_meta.arrays) {
+            size_t es;
+            uint64_t total, *rc_counts = NULL;
+            if (tern_ckpt_array_info(rst, r->name, &es, &total, &rc_counts, &err)) {
+                rc = rst_fail("region %s: %s", r->name, err.msg);
+            } else if (es != r->elem) {
+                rc = rst_fail("region %s: saved element size %zu, protected now with %zu", r->name, es, r->elem);
+            } else {
+                uint64_t off = (uint64_t)offs[i];
+                if (same) {
+                    off = 0;
+                    for (int k = 0; k < tern_world_rank; k++) off += rc_counts[k];
+                    if (rc_counts[tern_world_rank] != (uint64_t)r->count)
+                        rc = rst_fail("region %s: saved %" PRIu64 " elements on this rank, protected now %" PRId64,
+                                      r->name, rc_counts[tern_world_rank], r->count);
+                }
+                if (!rc && off + (uint64_t)r->count > total)
+                    rc = rst_fail("region %s: elements [%" PRIu64 ", %" PRIu64 ") asked, %" PRIu64 " saved",
+                                  r->name, off, off + (uint64_t)r->count, total);
+                if (!rc && r->count > 0 &&
+                    tern_ckpt_read_array(rst, r->name, off, (uint64_t)r->count, r->ptr, &err))
+                    rc = rst_fail("region %s: %s", r->name, err.msg);
+            }
+            free(rc_counts);
+        } else {
+            if (!same)
+                rc = rst_fail("region %s was saved per rank (ranks protected different regions); "
+                              "it cannot be read on %d ranks (saved with %u)",
+                              r->name, tern_world_size, rst_meta.nranks);
+            else if (tern_ckpt_read(rst, tern_world_rank, r->name, r->ptr, r->bytes, &err))
+                rc = rst_fail("region %s: %s", r->name, err.msg);
+        }
+        tern_internal = 0;
+    }
+    free(counts);
+    free(offs);
+    return rc;
+}
+
+static int recover_protocol_state(void)
+{
+    tern_error err;
+    int rc = 0;
+    if ((int)rst_meta.nranks != tern_world_size) return 0;
+    size_t nc = rst_meta.ncomms * sizeof(comm_rec);
+    comm_rec *cr = malloc(nc + 1);
+    tern_internal = 1;
+    if (tern_ckpt_read(rst, tern_world_rank, "_tern_comms", cr, nc, &err)) {
+        tern_internal = 0;
+        free(cr);
+        return rst_fail("%s", err.msg);
+    }
+    tern_segment_info *segs = NULL;
+    int nsegs = 0;
+    uint64_t msize = 0;
+    if (tern_ckpt_segments(rst, tern_world_rank, &segs, &nsegs, &err) == 0) {
+        for (int i = 0; i < nsegs; i++)
+            if (!strcmp(segs[i].name, "_tern_msgs")) msize = segs[i].size;
+        free(segs);
+    }
+    unsigned char *mb = malloc(msize + 1);
+    if (msize && tern_ckpt_read(rst, tern_world_rank, "_tern_msgs", mb, msize, &err)) rc = rst_fail("%s", err.msg);
+    size_t nr = rst_meta.nreqs * sizeof(req_rec);
+    req_rec *rr = malloc(nr + 1);
+    if (!rc && nr && tern_ckpt_read(rst, tern_world_rank, "_tern_reqs", rr, nr, &err)) rc = rst_fail("%s", err.msg);
+    tern_internal = 0;
+
+    /* communicators referenced by the saved state must exist again */
+#define CHECK_COMM(ord, what)                                                                  \
+    ({                                                                                          \
+        tern_comm *c_ = tc_by_ordinal(ord);                                                     \
+        comm_rec *s_ = NULL;                                                                    \
+        for (uint64_t k_ = 0; k_ < rst_meta.ncomms; k_++)                                       \
+            if (cr[k_].ordinal == (ord)) s_ = &cr[k_];                                          \
+        if (!c_ || c_->freed || !s_ || (uint32_t)c_->npeers != s_->npeers ||                    \
+            c_->world_hash != s_->world_hash) {                                                 \
+            rc = rst_fail("%s refers to communicator #%u (%s) which this run has not re-created " \
+                          "identically before tern_recover(): create communicators in the same "   \
+                          "order before recovering", what, (unsigned)(ord), s_ ? s_->ctor : "?"); \
+            c_ = NULL;                                                                          \
+        }                                                                                       \
+        c_;                                                                                     \
+    })
+    size_t pos = 0;
+    for (uint64_t i = 0; !rc && i < rst_meta.nmsgs; i++) {
+        msg_rec h;
+        memcpy(&h, mb + pos, sizeof h);
+        pos += sizeof h;
+        tern_comm *c = CHECK_COMM(h.comm, "a drained message");
+        if (!c) break;
+        tern_msg *m = malloc(sizeof *m + h.len);
+        m->src = h.src;
+        m->tag = h.tag;
+        m->len = h.len;
+        memcpy(m->data, mb + pos, h.len);
+        pos += h.len;
+        tq_append(c, m);
+    }
+    for (uint64_t i = 0; !rc && i < rst_meta.nreqs; i++) {
+        req_rec *r = &rr[i];
+        tern_comm *c = CHECK_COMM(r->comm, "a pending request");
+        if (!c) break;
+        void *b = NULL;
+        if (r->has_buf) {
+            region *rg = find_region(r->region);
+            if (!rg) {
+                rc = rst_fail("a pending receive lives in region %s, which is not protected in this run", r->region);
+                break;
+            }
+            b = (char *)rg->ptr + r->offset;
+        }
+        tern_req *q = tr_alloc_at(r->idx);
+        q->kind = r->kind;
+        q->variant = r->variant;
+        q->comm = c;
+        q->buf = b;
+        q->count = r->count;
+        q->peer = r->peer;
+        q->tag = r->tag;
+        q->dt = r->dtype >= 0 ? predef(r->dtype) : MPI_BYTE;
+        q->st = r->st;
+        q->real = MPI_REQUEST_NULL;
+        q->state = r->state;
+        if (q->kind == TR_PSEND || q->kind == TR_PRECV) {
+            if (q->kind == TR_PRECV)
+                PMPI_Recv_init(b, q->count, q->dt, q->peer, q->tag, c->real, &q->real);
+            else if (q->variant == 1)
+                PMPI_Bsend_init(b, q->count, q->dt, q->peer, q->tag, c->real, &q->real);
+            else if (q->variant == 2)
+                PMPI_Ssend_init(b, q->count, q->dt, q->peer, q->tag, c->real, &q->real);
+            else if (q->variant == 3)
+                PMPI_Rsend_init(b, q->count, q->dt, q->peer, q->tag, c->real, &q->real);
+            else
+                PMPI_Send_init(b, q->count, q->dt, q->peer, q->tag, c->real, &q->real);
+            if (q->state == TRS_ACTIVE) PMPI_Start(&q->real);
+        } else if (q->state == TRS_ACTIVE && q->kind == TR_RECV) {
+            PMPI_Irecv(b, q->count, q->dt, q->peer, q->tag, c->real, &q->real);
+        }
+    }
+    free(cr);
+    free(mb);
+    free(rr);
+    return rc;
+}
+
+int tern_recover(void)
+{
+    if (!rst) {
+        say("tern_recover: this run did not restart (TERN_RESTART is not set)");
+        return -1;
+    }
+    if (recovered) {
+        say("tern_recover: called twice");
+        return -1;
+    }
+    int rc = recover_regions();
+    if (!rc) rc = recover_protocol_state();
+    int ok = rc == 0, all = 0;
+    PMPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, ctrl);
+    recovered = 1;
+    return all ? 0 : -1;
+}
+
+/* ---- init / finalize -------------------------------------------------------- */
+void tern_coord_init(void)
+{
+    tern_internal = 1;
+    PMPI_Comm_dup(MPI_COMM_WORLD, &ctrl);
+    PMPI_Comm_set_name(ctrl, "tern-control");
+    tern_internal = 0;
+    install_signal();
+    if (cfg_interval > 0) next_interval_due = now_mono() + cfg_interval;
+    if (cfg_restart) restart_open();
+    /* triggers that arrived before MPI_Init returned are dropped */
+    sig_flag = 0;
+    if (restarted_flag)
+        event("restarted epoch=%" PRIu64 " time=%.6f", restored_epoch, now_wall());
+    else if (getenv("TERN_DIR"))
+        event("started nranks=%d time=%.6f", tern_world_size, now_wall());
+}
+
+void tern_coord_finalize(void)
+{
+    /* the agreement started at the last snapshot point: every rank started it */
+    if (agree_pending) {
+        PMPI_Wait(&agree_req, MPI_STATUS_IGNORE);
+        agree_pending = 0;
+        if (agree_recv & TRIG_CKPT && tern_world_rank == 0)
+            say("a checkpoint request arrived after the last snapshot point; ignored");
+    }
+    if (tern_world_rank == 0) {
+        for (pend_req *r = pend_served; r; r = r->next) answer(r, "failed: the job finished before a snapshot point");
+        for (pend_req *r = pend_riding; r; r = r->next) answer(r, "failed: the job finished before a snapshot point");
+        for (pend_req *r = pend_next; r; r = r->next) answer(r, "failed: the job finished before a snapshot point");
+    }
+    if (rst) {
+        tern_internal = 1;
+        tern_ckpt_close(rst);
+        tern_internal = 0;
+        rst = NULL;
+    }
+    tern_internal = 1;
+    PMPI_Comm_free(&ctrl);
+    tern_internal = 0;
+}

@@ -1,0 +1,155 @@
+#define _GNU_SOURCE
+#include "dmp_image.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* meta layout: header | regions | runs | threads | fds | special[nspecial] | siginfo */
+static size_t meta_size(const dmp_header *h)
+{
+    return sizeof *h + h->nregions * sizeof(dmp_region) + h->nruns * sizeof(dmp_run) +
+           h->nthreads * sizeof(dmp_thread) + h->nfds * sizeof(dmp_fd) +
+           h->nspecial * sizeof(dmp_special) + h->nsiginfo * 128;
+}
+
+int dmp_image_put(tern_ckpt_writer *w, const char *prefix, const dmp_state *s,
+                  tern_fill_fn fill, void *ctx, void **meta_buf, tern_error *err)
+{
+    size_t len = meta_size(&s->h);
+    char *b = malloc(len), *p = b;
+    if (!b)
+        return tern_error_set(err, ENOMEM, "image metadata: out of memory");
+#define PUT(src, n)                 \
+    do {                            \
+        if ((n) != 0)               \
+            memcpy(p, (src), (n));  \
+        p += (n);                   \
+    } while (0)
+    PUT(&s->h, sizeof s->h);
+    PUT(s->regions, s->h.nregions * sizeof(dmp_region));
+    PUT(s->runs, s->h.nruns * sizeof(dmp_run));
+    PUT(s->threads, s->h.nthreads * sizeof(dmp_thread));
+    PUT(s->fds, s->h.nfds * sizeof(dmp_fd));
+    PUT(s->special, s->h.nspecial * sizeof(dmp_special));
+    PUT(s->siginfo, s->h.nsiginfo * 128);
+#undef PUT
+    char name[256];
+    *meta_buf = b;
+    snprintf(name, sizeof name, "%s.meta", prefix);
+    if (tern_ckpt_put(w, name, b, len, err))
+        return -1;
+    snprintf(name, sizeof name, "%s.pages", prefix);
+    return tern_ckpt_put_fn(w, name, s->h.data_bytes, fill, ctx, err);
+}
+
+int dmp_image_load(tern_ckpt *c, int rank, const char *prefix, dmp_state *s, tern_error *err)
+{
+    memset(s, 0, sizeof *s);
+    tern_segment_info *segs = NULL;
+    int nsegs = 0;
+    char name[256];
+    snprintf(name, sizeof name, "%s.meta", prefix);
+    if (tern_ckpt_segments(c, rank, &segs, &nsegs, err))
+        return -1;
+    uint64_t size = 0;
+    int found = 0;
+    for (int i = 0; i < nsegs; i++)
+        if (!strcmp(segs[i].name, name)) {
+            size = segs[i].size;
+            found = 1;
+        }
+    free(segs);
+    if (!found)
+        return tern_error_set(err, ENOENT, "segment %s: missing (not a process image)", name);
+    if (size < sizeof(dmp_header))
+        return tern_error_set(err, EINVAL, "segment %s: too short for a process image", name);
+    char *b = malloc(size);
+    if (!b)
+        return tern_error_set(err, ENOMEM, "segment %s: out of memory", name);
+    if (tern_ckpt_read(c, rank, name, b, size, err)) {
+        free(b);
+        return -1;
+    }
+    memcpy(&s->h, b, sizeof s->h);
+    const dmp_header *h = &s->h;
+    if (h->magic != DMP_IMAGE_MAGIC || h->version != DMP_IMAGE_VERSION) {
+        free(b);
+        return tern_error_set(err, EINVAL, "segment %s: not a version %d process image",
+                              name, DMP_IMAGE_VERSION);
+    }
+    if (h->nspecial > 4 || h->nthreads == 0 || h->nthreads > 100000 ||
+        h->nregions > 1000000 || h->nfds > 1000000 || h->nsiginfo > 100000 ||
+        meta_size(h) != size) {
+        free(b);
+        return tern_error_set(err, EINVAL, "segment %s: inconsistent counts (corrupt image)",
+                              name);
+    }
+    const char *p = b + sizeof s->h;
+    s->regions = calloc(h->nregions + 1, sizeof(dmp_region));
+    s->runs = calloc(h->nruns + 1, sizeof(dmp_run));
+    s->threads = aligned_alloc(64, (h->nthreads) * sizeof(dmp_thread));
+    s->fds = calloc(h->nfds + 1, sizeof(dmp_fd));
+    s->siginfo = calloc(h->nsiginfo + 1, 128);
+    if (!s->regions || !s->runs || !s->threads || !s->fds || !s->siginfo) {
+        free(b);
+        dmp_state_free(s);
+        return tern_error_set(err, ENOMEM, "segment %s: out of memory", name);
+    }
+#define GET(dst, n)                \
+    do {                           \
+        if ((n) != 0)              \
+            memcpy((dst), p, (n)); \
+        p += (n);                  \
+    } while (0)
+    GET(s->regions, h->nregions * sizeof(dmp_region));
+    GET(s->runs, h->nruns * sizeof(dmp_run));
+    GET(s->threads, h->nthreads * sizeof(dmp_thread));
+    GET(s->fds, h->nfds * sizeof(dmp_fd));
+    GET(s->special, h->nspecial * sizeof(dmp_special));
+    GET(s->siginfo, h->nsiginfo * 128);
+#undef GET
+    free(b);
+    /* cross-checks that keep a damaged image from steering the restorer */
+    uint64_t off = 0;
+    for (uint32_t i = 0; i < h->nregions; i++) {
+        dmp_region *r = &s->regions[i];
+        r->path[sizeof r->path - 1] = 0;
+        uint64_t pages = 0;
+        if (r->end <= r->start || (r->start | r->end) % DMP_PAGE || r->run0 + r->nruns > h->nruns ||
+            r->data_off != off)
+            goto bad;
+        for (uint32_t k = 0; k < r->nruns; k++) {
+            const dmp_run *run = &s->runs[r->run0 + k];
+            if (run->page + run->npages > (r->end - r->start) / DMP_PAGE)
+                goto bad;
+            pages += run->npages;
+        }
+        if (pages != r->data_pages)
+            goto bad;
+        off += pages * DMP_PAGE;
+    }
+    if (off != h->data_bytes)
+        goto bad;
+    for (uint32_t i = 0; i < h->nthreads; i++) {
+        dmp_thread *t = &s->threads[i];
+        if (t->xsave_len > DMP_XSAVE_MAX || (uint64_t)t->pending0 + (uint64_t)t->npending > h->nsiginfo)
+            goto bad;
+    }
+    for (uint32_t i = 0; i < h->nfds; i++)
+        s->fds[i].path[DMP_PATH_MAX - 1] = 0;
+    return 0;
+bad:
+    dmp_state_free(s);
+    return tern_error_set(err, EINVAL, "segment %s: inconsistent region table (corrupt image)",
+                          name);
+}
+
+int dmp_image_pages(tern_ckpt *c, int rank, const char *prefix, tern_sink_fn sink, void *ctx,
+                    tern_error *err)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s.pages", prefix);
+    return tern_ckpt_read_fn(c, rank, name, sink, ctx, err);
+}

@@ -1,0 +1,234 @@
+#define _GNU_SOURCE
+#include "dmp_mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAPPED (1ULL << 62)
+#define PM_FILE (1ULL << 61)
+#define SCAN_CHUNK (1UL << 20)
+
+static int page_is_zero(const uint64_t *w)
+{
+    for (size_t i = 0; i < DMP_PAGE / 8; i += 8)
+        if (w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] | w[i + 7])
+            return 0;
+    return 1;
+}
+
+/* Zero check without copying every page: read the first 64 bytes of each
+ * candidate page (1024 pages per process_vm_readv); only pages whose start
+ * is zero are read whole. Random or ordinary data is decided by its first
+ * bytes. On return flags[i] is 1 for candidate pages that are not zero.
+ * Returns -1 if the region cannot be sampled this way (not readable). */
+static int sample_nonzero(dmp_proc *p, uint64_t base, uint64_t *flags, uint64_t np,
+                          uint64_t *page)
+{
+    enum { B = 1024, S = 64 };
+    static uint64_t samples[B * S / 8];
+    struct iovec local[B], remote[B];
+    uint64_t idx[B];
+    for (uint64_t i = 0; i < np;) {
+        int k = 0;
+        for (; i < np && k < B; i++)
+            if (flags[i]) {
+                idx[k] = i;
+                local[k].iov_base = &samples[k * (S / 8)];
+                local[k].iov_len = S;
+                remote[k].iov_base = (void *)(base + i * DMP_PAGE);
+                remote[k].iov_len = S;
+                k++;
+            }
+        if (!k)
+            break;
+        ssize_t got = process_vm_readv(p->pid, local, (unsigned long)k, remote, (unsigned long)k, 0);
+        if (got != (ssize_t)k * S)
+            return -1;
+        for (int j = 0; j < k; j++) {
+            const uint64_t *w = &samples[j * (S / 8)];
+            if (w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7])
+                continue;
+            if (dmp_proc_read(p, base + idx[j] * DMP_PAGE, page, DMP_PAGE, NULL))
+                return -1;
+            flags[idx[j]] = !page_is_zero(page);
+        }
+    }
+    return 0;
+}
+
+typedef struct runbuf {
+    dmp_run *v;
+    uint64_t n, cap;
+} runbuf;
+
+static int add_page(runbuf *rb, uint64_t first_run, uint64_t page)
+{
+    if (rb->n > first_run && rb->v[rb->n - 1].page + rb->v[rb->n - 1].npages == page) {
+        rb->v[rb->n - 1].npages++;
+        return 0;
+    }
+    if (rb->n == rb->cap) {
+        uint64_t cap = rb->cap ? rb->cap * 2 : 256;
+        dmp_run *v = realloc(rb->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        rb->v = v;
+        rb->cap = cap;
+    }
+    rb->v[rb->n].page = page;
+    rb->v[rb->n].npages = 1;
+    rb->n++;
+    return 0;
+}
+
+int dmp_mem_scan(dmp_proc *p, dmp_state *s, tern_error *err)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/pagemap", p->pid);
+    int pm = open(path, O_RDONLY | O_CLOEXEC);
+    if (pm < 0)
+        return tern_error_set(err, errno, "%s: %s", path, strerror(errno));
+    uint64_t *flags = malloc((SCAN_CHUNK / DMP_PAGE) * sizeof *flags);
+    uint64_t *buf = aligned_alloc(4096, SCAN_CHUNK);
+    runbuf rb = {0};
+    uint64_t data_off = 0;
+    int rc = -1;
+    if (!flags || !buf) {
+        tern_error_set(err, ENOMEM, "pid %d: out of memory", p->pid);
+        goto out;
+    }
+    for (uint32_t ri = 0; ri < s->h.nregions; ri++) {
+        dmp_region *r = &s->regions[ri];
+        r->run0 = rb.n;
+        r->data_off = data_off;
+        uint64_t first_run = rb.n;
+        int is_file = r->kind == DMP_R_FILE;
+        int gone_file = r->kind == DMP_R_ANON && r->path[0] == '/';
+        if (r->kind == DMP_R_FILE_SHARED)
+            goto done_region;
+        for (uint64_t a = r->start; a < r->end; a += SCAN_CHUNK) {
+            uint64_t len = r->end - a < SCAN_CHUNK ? r->end - a : SCAN_CHUNK;
+            uint64_t np = len / DMP_PAGE;
+            ssize_t got = pread(pm, flags, np * 8, (off_t)(a / DMP_PAGE * 8));
+            if (got != (ssize_t)(np * 8)) {
+                tern_error_set(err, errno, "%s: reading flags of region 0x%llx: %s", path,
+                               (unsigned long long)r->start, strerror(errno));
+                goto out;
+            }
+            /* which pages are candidates */
+            int any = 0;
+            for (uint64_t i = 0; i < np; i++) {
+                uint64_t f = flags[i];
+                int cand;
+                if (gone_file)
+                    cand = 1;
+                else if (is_file)
+                    cand = (f & PM_SWAPPED) || ((f & PM_PRESENT) && !(f & PM_FILE));
+                else
+                    cand = (f & (PM_PRESENT | PM_SWAPPED)) != 0;
+                flags[i] = cand;
+                any |= cand;
+            }
+            if (!any)
+                continue;
+            if (is_file) {
+                for (uint64_t i = 0; i < np; i++)
+                    if (flags[i] && add_page(&rb, first_run, (a - r->start) / DMP_PAGE + i))
+                        goto oom;
+                continue;
+            }
+            /* anonymous: drop zero pages */
+            if (r->prot & PROT_READ) {
+                uint64_t keep[SCAN_CHUNK / DMP_PAGE];
+                memcpy(keep, flags, np * sizeof *flags);
+                if (sample_nonzero(p, a, flags, np, buf) == 0) {
+                    for (uint64_t i = 0; i < np; i++)
+                        if (flags[i] && add_page(&rb, first_run, (a - r->start) / DMP_PAGE + i))
+                            goto oom;
+                    continue;
+                }
+                memcpy(flags, keep, np * sizeof *flags);   /* fall back to reading all */
+            }
+            uint64_t lo = 0, hi = np;
+            while (!flags[lo])
+                lo++;
+            while (!flags[hi - 1])
+                hi--;
+            if (dmp_proc_read(p, a + lo * DMP_PAGE, buf, (hi - lo) * DMP_PAGE, err)) {
+                tern_error_prefix(err, "region 0x%llx-0x%llx %s: ",
+                                  (unsigned long long)r->start, (unsigned long long)r->end,
+                                  r->path);
+                goto out;
+            }
+            for (uint64_t i = lo; i < hi; i++)
+                if (flags[i] && !page_is_zero(buf + (i - lo) * (DMP_PAGE / 8)) &&
+                    add_page(&rb, first_run, (a - r->start) / DMP_PAGE + i))
+                    goto oom;
+        }
+    done_region:
+        r->nruns = (uint32_t)(rb.n - first_run);
+        r->data_pages = 0;
+        for (uint64_t i = first_run; i < rb.n; i++)
+            r->data_pages += rb.v[i].npages;
+        data_off += r->data_pages * DMP_PAGE;
+    }
+    s->runs = rb.v;
+    rb.v = NULL;
+    s->h.nruns = rb.n;
+    s->h.data_bytes = data_off;
+    rc = 0;
+    goto out;
+oom:
+    tern_error_set(err, ENOMEM, "pid %d: out of memory", p->pid);
+out:
+    free(rb.v);
+    free(flags);
+    free(buf);
+    close(pm);
+    return rc;
+}
+
+int dmp_mem_fill(void *vctx, uint64_t offset, void *dst, size_t n, tern_error *err)
+{
+    dmp_mem_ctx *c = vctx;
+    const dmp_state *s = c->s;
+    char *out = dst;
+    while (n) {
+        /* find the region holding offset; usually the cursor's or next */
+        uint32_t ri = c->region < s->h.nregions ? c->region : 0;
+        if (offset < s->regions[ri].data_off)
+            ri = 0;
+        while (ri < s->h.nregions &&
+               offset >= s->regions[ri].data_off + s->regions[ri].data_pages * DMP_PAGE)
+            ri++;
+        if (ri >= s->h.nregions)
+            return tern_error_set(err, EINVAL, "pid %d: page data offset %llu out of range",
+                                  c->p->pid, (unsigned long long)offset);
+        c->region = ri;
+        const dmp_region *r = &s->regions[ri];
+        uint64_t rel = offset - r->data_off;
+        for (uint32_t k = 0; k < r->nruns && n; k++) {
+            const dmp_run *run = &s->runs[r->run0 + k];
+            uint64_t rl = run->npages * DMP_PAGE;
+            if (rel >= rl) {
+                rel -= rl;
+                continue;
+            }
+            uint64_t take = rl - rel < n ? rl - rel : n;
+            if (dmp_proc_read(c->p, r->start + run->page * DMP_PAGE + rel, out, take, err))
+                return -1;
+            out += take;
+            offset += take;
+            n -= take;
+            rel = 0;
+        }
+    }
+    return 0;
+}

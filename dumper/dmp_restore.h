@@ -1,0 +1,32 @@
+/* dmp_restore: turn this process (tern restore) into the imaged process.
+ *
+ *  1. checks, while nothing is changed yet: the image is whole (store CRCs),
+ *     the kernel's vdso/vvar layout and XSAVE size are the image's, every
+ *     file the image maps is unchanged (inode, size, mtime), every saved fd
+ *     and the cwd can be opened;
+ *  2. page data streamed into a memfd, mapped files opened;
+ *  3. the restorer blob placed where neither tern nor the image has
+ *     anything, with a description of the target (rst_args.h);
+ *  4. point of no return: signals blocked, sigactions, fds, cwd, umask set;
+ *     jump into the blob, which rebuilds the address space and threads and
+ *     rt_sigreturns into the saved contexts.
+ * On success it does not return. A failure before step 4 returns -1 with
+ * err filled and leaves this process as it was; after it, the process
+ * exits with status 127 after one line on stderr.
+ */
+#ifndef TERN_DUMPER_RESTORE_H
+#define TERN_DUMPER_RESTORE_H
+
+#include "dmp_state.h"
+#include "error.h"
+#include "tern_store.h"
+
+/* Checks of step 1 that need only the metadata (also used by `tern dump`
+ * tests and tools). */
+int dmp_restore_check(const dmp_state *s, tern_error *err);
+
+/* Restores rank's process image (segments PREFIX.*) from an open
+ * checkpoint. Closes c before the point of no return. */
+int dmp_restore(tern_ckpt *c, int rank, const char *prefix, tern_error *err);
+
+#endif

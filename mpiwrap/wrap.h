@@ -1,0 +1,183 @@
+/* wrap.h: libtern's interposition core (internal; not installed).
+ *
+ * Virtual handles. The application sees tern's handles for communicators it
+ * creates, for requests and for matched-probe messages. A virtual handle is a
+ * pointer-sized value that can never be a user-space address:
+ *     (TAG << 48) | index
+ * so translating is one shift+compare and one table load (O(1)). Predefined
+ * handles (MPI_COMM_WORLD, MPI_COMM_SELF, MPI_REQUEST_NULL, ...) are Open MPI's
+ * own addresses and pass through; MPI_COMM_WORLD and MPI_COMM_SELF map to
+ * communicator entries 0 and 1. Handles that tern did not create (e.g. those
+ * HDF5 makes inside tern's own store calls, or MPI_Comm_f2c results) are
+ * "foreign": passed through, never counted.
+ *
+ * Datatypes, groups, ops, infos, errhandlers are NOT virtualized (docs/api.md
+ * says why): they are passed through unchanged.
+ */
+#ifndef TERN_MPIWRAP_WRAP_H
+#define TERN_MPIWRAP_WRAP_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TERN_LIKELY(x) __builtin_expect(!!(x), 1)
+#define TERN_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#define TERN_TAG_COMM 0xA7C1u
+#define TERN_TAG_REQ 0xA7C2u
+#define TERN_TAG_MSG 0xA7C3u
+
+/* Set while tern itself (the store, HDF5, the protocol) calls MPI: wrappers
+ * then go straight to PMPI, outside every counter. */
+extern int tern_internal;
+
+/* ---- drained messages --------------------------------------------------- */
+typedef struct tern_msg {
+    struct tern_msg *next;
+    int src, tag;          /* src: rank in the communicator (remote group for inter) */
+    size_t len;            /* bytes (packed representation) */
+    unsigned char data[];
+} tern_msg;
+
+/* ---- communicators -------------------------------------------------------- */
+typedef struct tern_comm {
+    MPI_Comm real;
+    MPI_Comm virt;
+    uint32_t ordinal;      /* creation order; 0 world, 1 self */
+    int npeers;            /* size, or remote size for an intercommunicator */
+    int inter;
+    int rank, size;
+    uint64_t *sent;        /* [npeers] messages posted to peer */
+    uint64_t *recvd;       /* [npeers] messages completed from peer */
+    int *world;            /* [npeers] peer -> MPI_COMM_WORLD rank */
+    uint64_t coll_seq;     /* collectives (and collective constructors) entered */
+    uint64_t gid;          /* same on every member: identifies it across ranks */
+    uint64_t nctor;        /* constructors called on it (for child gids) */
+    uint64_t world_hash;   /* hash of the world ranks of its members */
+    tern_msg *qhead, *qtail;
+    int nq;                /* drained messages not yet delivered */
+    int freed;
+    const char *ctor;      /* "MPI_Comm_split" ... */
+    uint32_t parent;       /* ordinal of parent */
+} tern_comm;
+
+#define TC_CHUNK 1024
+extern tern_comm **tc_chunks[4096];
+extern tern_comm *tc_world_p, *tc_self_p;
+extern uint32_t tc_count;
+
+static inline tern_comm *tc_get(MPI_Comm h)
+{
+    uintptr_t v = (uintptr_t)h;
+    if ((v >> 48) == TERN_TAG_COMM) {
+        uint32_t i = (uint32_t)v;
+        return tc_chunks[i / TC_CHUNK][i % TC_CHUNK];
+    }
+    if (h == MPI_COMM_WORLD) return tc_world_p;
+    if (h == MPI_COMM_SELF) return tc_self_p;
+    return NULL;
+}
+static inline MPI_Comm tc_real(MPI_Comm h)
+{
+    tern_comm *c = tc_get(h);
+    return c ? c->real : h;
+}
+static inline void tc_count_send(tern_comm *c, int dest)
+{
+    if (TERN_LIKELY((unsigned)dest < (unsigned)c->npeers)) c->sent[dest]++;
+}
+static inline void tc_count_recv(tern_comm *c, const MPI_Status *st)
+{
+    int s = st->MPI_SOURCE;
+    if ((unsigned)s < (unsigned)c->npeers && !st->_cancelled) c->recvd[s]++;
+}
+tern_comm *tc_by_ordinal(uint32_t ord);
+/* Make (or for MPI_COMM_NULL, pass) a virtual communicator for a new real one. */
+MPI_Comm tc_register(MPI_Comm real, tern_comm *parent, const char *ctor);
+void tc_init_predefined(void);
+
+/* ---- requests ------------------------------------------------------------ */
+enum { TR_SEND = 1, TR_RECV, TR_PSEND, TR_PRECV, TR_NBC, TR_GREQ, TR_MRECV };
+enum { TRS_FREE = 0, TRS_ACTIVE, TRS_DONE, TRS_INACTIVE };
+
+typedef struct tern_req {
+    MPI_Request real;
+    uint8_t kind, state, variant, app_freed;
+    uint32_t idx;
+    uint32_t next_free;
+    tern_comm *comm;
+    void *buf;
+    int count;
+    MPI_Datatype dt;
+    int peer, tag;
+    MPI_Status st;         /* valid when state == TRS_DONE */
+} tern_req;
+
+#define TR_CHUNK 4096
+extern tern_req *tr_chunks[16384];
+extern uint32_t tr_hiwater;
+
+static inline tern_req *tr_get(MPI_Request h)
+{
+    uintptr_t v = (uintptr_t)h;
+    if ((v >> 48) != TERN_TAG_REQ) return NULL;
+    uint32_t i = (uint32_t)v;
+    return &tr_chunks[i / TR_CHUNK][i % TR_CHUNK];
+}
+static inline tern_req *tr_at(uint32_t i)
+{
+    return tr_chunks[i / TR_CHUNK] ? &tr_chunks[i / TR_CHUNK][i % TR_CHUNK] : NULL;
+}
+static inline MPI_Request tr_handle(const tern_req *q)
+{
+    return (MPI_Request)(((uintptr_t)TERN_TAG_REQ << 48) | q->idx);
+}
+tern_req *tr_alloc(void);
+tern_req *tr_alloc_at(uint32_t idx);   /* restart: a given slot */
+void tr_reserve(uint32_t idx);           /* restart: keep slot for tr_alloc_at */
+void tr_free(tern_req *q);
+/* Wrap a real request; MPI_REQUEST_NULL passes through (error paths). For a
+ * foreign communicator (c == NULL) the real request is returned as is. */
+MPI_Request tr_wrap(MPI_Request real, int kind, tern_comm *c, const void *buf,
+                    int count, MPI_Datatype dt, int peer, int tag);
+void tr_set_variant(MPI_Request h, const char *ctor);
+
+/* ---- matched-probe messages ---------------------------------------------- */
+typedef struct tern_mmsg {
+    MPI_Message real;      /* or MPI_MESSAGE_NULL when drained != NULL */
+    tern_msg *drained;
+    tern_comm *comm;
+    int used;
+} tern_mmsg;
+
+/* ---- refusals ------------------------------------------------------------ */
+enum { TERN_UNSAFE_RMA = 0, TERN_UNSAFE_IO, TERN_UNSAFE_DYN, TERN_UNSAFE_THREAD,
+       TERN_UNSAFE_MISC, TERN_UNSAFE_N };
+void tern_unsafe_mark(const char *call, int kind, int delta);
+/* Non-zero and a message when the job cannot be checkpointed now. */
+int tern_unsafe_reason(char *buf, size_t len);
+
+/* ---- drained-message queue (used by wrap_core.c and the protocol) --------- */
+tern_msg *tq_find(tern_comm *c, int src, int tag, tern_msg **prev);
+void tq_unlink(tern_comm *c, tern_msg *m, tern_msg *prev);
+void tq_append(tern_comm *c, tern_msg *m);
+int tq_deliver(tern_msg *m, void *buf, int count, MPI_Datatype dt, tern_comm *c,
+               MPI_Status *st);
+void tq_status(const tern_msg *m, MPI_Status *st);
+extern int tq_total;       /* drained messages not yet delivered, all comms */
+
+/* ---- hooks into coord/ ---------------------------------------------------- */
+void tern_coord_init(void);       /* after PMPI_Init */
+void tern_coord_finalize(void);   /* before PMPI_Finalize */
+void tern_coord_preinit(void);    /* before PMPI_Init */
+extern int tern_initialized, tern_finalized;
+extern int tern_world_rank, tern_world_size;
+extern int tern_thread_level;
+
+/* Completion bookkeeping shared by the completion wrappers. */
+void tr_complete(tern_req *q, MPI_Status *st);
+
+extern const char *const tern_wrapped_calls[];
+
+#endif

@@ -1,0 +1,373 @@
+/* tern ls | info | verify: read-only views of checkpoints (no MPI).
+ * Human-readable by default, --json for scripts. Errors are one line
+ * "tern VERB: WHERE: PROBLEM" on stderr and exit status 1; usage errors 2. */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "tern_store.h"
+#include "verbs.h"
+
+typedef struct args {
+    int json, help, all, topology;
+    const char *path;
+    int bad;                  /* unknown option or extra operand */
+    const char *bad_arg;
+} args;
+
+static args parse(int argc, char **argv)
+{
+    args a = {0};
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (!strcmp(s, "--json"))
+            a.json = 1;
+        else if (!strcmp(s, "--help") || !strcmp(s, "-h"))
+            a.help = 1;
+        else if (!strcmp(s, "--all"))
+            a.all = 1;
+        else if (!strcmp(s, "--topology"))
+            a.topology = 1;
+        else if (s[0] == '-' && s[1]) {
+            a.bad = 1;
+            a.bad_arg = s;
+        } else if (!a.path)
+            a.path = s;
+        else {
+            a.bad = 1;
+            a.bad_arg = s;
+        }
+    }
+    return a;
+}
+
+static int usage_error(const char *verb, const args *a, const char *usage)
+{
+    if (a->bad_arg)
+        return tern_cli_fail(verb, 2, "unexpected argument '%s' (usage: %s)", a->bad_arg, usage);
+    return tern_cli_fail(verb, 2, "missing operand (usage: %s)", usage);
+}
+
+static void fmt_time(int64_t t, char *buf, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void fmt_bytes(uint64_t b, char *buf, size_t len)
+{
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)b;
+    int i = 0;
+    while (v >= 1024 && i < 4)
+        v /= 1024, i++;
+    if (i == 0)
+        snprintf(buf, len, "%" PRIu64 " B", b);
+    else
+        snprintf(buf, len, "%.1f %s", v, u[i]);
+}
+
+static double ratio(const tern_ckpt_info *in)
+{
+    return in->stored_bytes ? (double)in->logical_bytes / (double)in->stored_bytes : 0.0;
+}
+
+/* ---- ls ---------------------------------------------------------------- */
+
+#define LS_USAGE "tern ls [--json] DIR"
+
+int tern_verb_ls(int argc, char **argv)
+{
+    args a = parse(argc, argv);
+    if (a.help) {
+        printf("usage: " LS_USAGE "\n\n"
+               "Lists the committed checkpoints in DIR, oldest first: epoch, job, ranks,\n"
+               "logical and stored bytes, creation time (UTC) and file. Partial files of\n"
+               "failed attempts are never listed.\n\n"
+               "  --json   one JSON object: {\"dir\":..., \"checkpoints\":[{...}, ...]}\n");
+        return 0;
+    }
+    if (a.bad || !a.path)
+        return usage_error("ls", &a, LS_USAGE);
+    struct stat st;
+    if (stat(a.path, &st) != 0)
+        return tern_cli_fail("ls", 1, "%s: no such directory", a.path);
+    if (!S_ISDIR(st.st_mode))
+        return tern_cli_fail("ls", 1, "%s: not a directory", a.path);
+    tern_error err = {0};
+    uint64_t *ep;
+    int n;
+    if (tern_store_list(a.path, &ep, &n, &err))
+        return tern_cli_fail_err("ls", 1, &err);
+    if (a.json) {
+        printf("{\"dir\": ");
+        tern_json_str(stdout, a.path);
+        printf(", \"checkpoints\": [");
+    } else if (n == 0) {
+        printf("%s: no committed checkpoints\n", a.path);
+    } else {
+        printf("%-8s %-16s %6s %10s %10s %-20s %s\n", "EPOCH", "JOB", "RANKS", "LOGICAL",
+               "STORED", "CREATED", "FILE");
+    }
+    int status = 0;
+    for (int i = 0; i < n; i++) {
+        tern_ckpt *c;
+        char file[4096];
+        tern_store_path(a.path, ep[i], file, sizeof file);
+        if (tern_ckpt_open(file, &c, &err)) {
+            /* keep listing the others; the unreadable one is reported */
+            tern_cli_fail_err("ls", 1, &err);
+            status = 1;
+            continue;
+        }
+        const tern_ckpt_info *in = tern_ckpt_get_info(c);
+        char when[32], lb[32], sb[32];
+        fmt_time(in->created, when, sizeof when);
+        if (a.json) {
+            printf("%s{\"epoch\": %" PRIu64 ", \"file\": ", i ? ", " : "", in->epoch);
+            tern_json_str(stdout, file);
+            printf(", \"job\": ");
+            tern_json_str(stdout, in->job);
+            printf(", \"nranks\": %d, \"logical_bytes\": %" PRIu64 ", \"stored_bytes\": %" PRIu64
+                   ", \"created\": %" PRId64 "}", in->nranks, in->logical_bytes,
+                   in->stored_bytes, in->created);
+        } else {
+            fmt_bytes(in->logical_bytes, lb, sizeof lb);
+            fmt_bytes(in->stored_bytes, sb, sizeof sb);
+            printf("%-8" PRIu64 " %-16s %6d %10s %10s %-20s %s\n", in->epoch, in->job,
+                   in->nranks, lb, sb, when, file);
+        }
+        tern_ckpt_close(c);
+    }
+    if (a.json)
+        printf("]}\n");
+    free(ep);
+    return status;
+}
+
+/* ---- info -------------------------------------------------------------- */
+
+#define INFO_USAGE "tern info [--json] [--topology] CKPT|DIR"
+
+int tern_verb_info(int argc, char **argv)
+{
+    args a = parse(argc, argv);
+    if (a.help) {
+        printf("usage: " INFO_USAGE "\n\n"
+               "Describes a checkpoint file (or DIR's latest committed one): format and\n"
+               "tern/MPI versions, job, epoch, ranks, nodes with their ranks, sizes, and\n"
+               "every rank's segments with logical and stored sizes.\n\n"
+               "  --json       one JSON object with the same content\n"
+               "  --topology   also print each node's hwloc topology (XML)\n");
+        return 0;
+    }
+    if (a.bad || !a.path)
+        return usage_error("info", &a, INFO_USAGE);
+    tern_error err = {0};
+    tern_ckpt *c;
+    if (tern_ckpt_open(a.path, &c, &err))
+        return tern_cli_fail_err("info", 1, &err);
+    const tern_ckpt_info *in = tern_ckpt_get_info(c);
+    char when[32], lb[32], sb[32];
+    fmt_time(in->created, when, sizeof when);
+    fmt_bytes(in->logical_bytes, lb, sizeof lb);
+    fmt_bytes(in->stored_bytes, sb, sizeof sb);
+    if (a.json) {
+        printf("{\"file\": ");
+        tern_json_str(stdout, in->path);
+        printf(", \"format_version\": %d, \"job\": ", in->format_version);
+        tern_json_str(stdout, in->job);
+        printf(", \"epoch\": %" PRIu64 ", \"nranks\": %d, \"created\": %" PRId64
+               ", \"tern_version\": ", in->epoch, in->nranks, in->created);
+        tern_json_str(stdout, in->tern_version);
+        printf(", \"mpi_version\": ");
+        tern_json_str(stdout, in->mpi_version);
+        printf(", \"logical_bytes\": %" PRIu64 ", \"stored_bytes\": %" PRIu64 ", \"nodes\": [",
+               in->logical_bytes, in->stored_bytes);
+        for (int i = 0; i < in->nnodes; i++) {
+            printf("%s{\"host\": ", i ? ", " : "");
+            tern_json_str(stdout, in->nodes[i].host);
+            printf(", \"ranks\": [");
+            for (int j = 0; j < in->nodes[i].nranks; j++)
+                printf("%s%d", j ? ", " : "", in->nodes[i].ranks[j]);
+            printf("]");
+            if (a.topology) {
+                printf(", \"topology\": ");
+                tern_json_str(stdout, in->nodes[i].topology_xml);
+            }
+            printf("}");
+        }
+        printf("], \"ranks\": [");
+    } else {
+        printf("checkpoint  %s\n", in->path);
+        printf("format      %d\n", in->format_version);
+        printf("job         %s\n", in->job);
+        printf("epoch       %" PRIu64 "\n", in->epoch);
+        printf("ranks       %d\n", in->nranks);
+        printf("created     %s\n", when);
+        printf("tern        %s\n", in->tern_version);
+        printf("mpi         %s\n", in->mpi_version);
+        printf("size        %s logical, %s stored (ratio %.2f)\n", lb, sb, ratio(in));
+        for (int i = 0; i < in->nnodes; i++) {
+            printf("node %-6d %s: ranks", i, in->nodes[i].host);
+            for (int j = 0; j < in->nodes[i].nranks; j++)
+                printf(" %d", in->nodes[i].ranks[j]);
+            printf(" (topology %zu bytes of hwloc XML)\n", strlen(in->nodes[i].topology_xml));
+            if (a.topology)
+                printf("%s\n", in->nodes[i].topology_xml);
+        }
+    }
+    int status = 0;
+    for (int r = 0; r < in->nranks; r++) {
+        tern_segment_info *segs = NULL;
+        int ns = 0;
+        tern_error e = {0};
+        int rc = tern_ckpt_segments(c, r, &segs, &ns, &e);
+        if (rc) {
+            tern_cli_fail_err("info", 1, &e);
+            status = 1;
+        }
+        if (a.json) {
+            printf("%s{\"rank\": %d, \"ok\": %s, \"segments\": [", r ? ", " : "", r,
+                   rc ? "false" : "true");
+            for (int i = 0; i < ns; i++) {
+                printf("%s{\"name\": ", i ? ", " : "");
+                tern_json_str(stdout, segs[i].name);
+                printf(", \"size\": %" PRIu64 ", \"stored\": %" PRIu64 "}", segs[i].size,
+                       segs[i].stored);
+            }
+            printf("]}");
+        } else if (!rc) {
+            printf("rank %d: %d segment%s\n", r, ns, ns == 1 ? "" : "s");
+            for (int i = 0; i < ns; i++) {
+                fmt_bytes(segs[i].size, lb, sizeof lb);
+                fmt_bytes(segs[i].stored, sb, sizeof sb);
+                printf("  %-32s %10s logical %10s stored\n", segs[i].name, lb, sb);
+            }
+        }
+        free(segs);
+    }
+    if (a.json)
+        printf("]}\n");
+    tern_ckpt_close(c);
+    return status;
+}
+
+/* ---- verify ------------------------------------------------------------ */
+
+#define VERIFY_USAGE "tern verify [--json] [--all] CKPT|DIR"
+
+typedef struct vctx {
+    int json, first;
+} vctx;
+
+static void vreport(void *ctx, int rank, int ok, const char *msg)
+{
+    vctx *v = ctx;
+    if (v->json) {
+        printf("%s{\"rank\": %d, \"ok\": %s, \"error\": ", v->first ? "" : ", ", rank,
+               ok ? "true" : "false");
+        tern_json_str(stdout, msg);
+        printf("}");
+        v->first = 0;
+    } else if (rank < 0) {
+        printf("  arrays: %s%s\n", ok ? "ok" : "FAILED: ", msg);
+    } else {
+        printf("  rank %d: %s%s\n", rank, ok ? "ok" : "FAILED: ", msg);
+    }
+}
+
+static int verify_one(const char *path, int json, int *first_file)
+{
+    tern_error err = {0};
+    tern_ckpt *c;
+    if (json)
+        printf("%s", *first_file ? "" : ", ");
+    *first_file = 0;
+    if (tern_ckpt_open(path, &c, &err)) {
+        if (json) {
+            printf("{\"file\": ");
+            tern_json_str(stdout, path);
+            printf(", \"ok\": false, \"error\": ");
+            tern_json_str(stdout, err.msg);
+            printf(", \"ranks\": []}");
+        }
+        return tern_cli_fail_err("verify", 1, &err);
+    }
+    const tern_ckpt_info *in = tern_ckpt_get_info(c);
+    vctx v = {json, 1};
+    if (json) {
+        printf("{\"file\": ");
+        tern_json_str(stdout, in->path);
+        printf(", \"epoch\": %" PRIu64 ", \"nranks\": %d, \"ranks\": [", in->epoch, in->nranks);
+    } else {
+        printf("%s: epoch %" PRIu64 ", %d ranks\n", in->path, in->epoch, in->nranks);
+    }
+    int rc = tern_ckpt_verify(c, vreport, &v, &err);
+    if (json) {
+        printf("], \"ok\": %s, \"error\": ", rc ? "false" : "true");
+        tern_json_str(stdout, rc ? err.msg : "");
+        printf("}");
+    } else {
+        printf("%s: %s\n", in->path, rc ? "FAILED" : "OK");
+    }
+    tern_ckpt_close(c);
+    if (rc)
+        return tern_cli_fail_err("verify", 1, &err);
+    return 0;
+}
+
+int tern_verb_verify(int argc, char **argv)
+{
+    args a = parse(argc, argv);
+    if (a.help) {
+        printf("usage: " VERIFY_USAGE "\n\n"
+               "Reads every chunk of every rank's segments and global arrays, checks each\n"
+               "CRC32 and each rank's segment table, and prints one result per rank.\n"
+               "CKPT is a checkpoint file; DIR means its latest committed checkpoint\n"
+               "(--all: every committed checkpoint in DIR).\n"
+               "Exit status 0 only when everything checks out; 1 otherwise, with one line\n"
+               "'tern verify: FILE: PROBLEM' on stderr; 2 for usage errors.\n\n"
+               "  --json   one JSON object: {\"ok\":..., \"checkpoints\":[{\"file\",\"ranks\":[...]}]}\n");
+        return 0;
+    }
+    if (a.bad || !a.path)
+        return usage_error("verify", &a, VERIFY_USAGE);
+    struct stat st;
+    int status = 0, first = 1;
+    if (a.json)
+        printf("{\"checkpoints\": [");
+    if (a.all && stat(a.path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        tern_error err = {0};
+        uint64_t *ep;
+        int n;
+        if (tern_store_list(a.path, &ep, &n, &err)) {
+            if (a.json)
+                printf("], \"ok\": false}\n");
+            return tern_cli_fail_err("verify", 1, &err);
+        }
+        if (n == 0) {
+            free(ep);
+            if (a.json)
+                printf("], \"ok\": false}\n");
+            return tern_cli_fail("verify", 1, "%s: no committed checkpoint", a.path);
+        }
+        for (int i = 0; i < n; i++) {
+            char file[4096];
+            tern_store_path(a.path, ep[i], file, sizeof file);
+            status |= verify_one(file, a.json, &first);
+        }
+        free(ep);
+    } else {
+        status = verify_one(a.path, a.json, &first);
+    }
+    if (a.json)
+        printf("], \"ok\": %s}\n", status ? "false" : "true");
+    return status;
+}

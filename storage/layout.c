@@ -1,0 +1,236 @@
+#include "layout.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static hid_t seg_t = -1, chunk_t = -1, acrc_t = -1;
+
+hid_t tern_h5_seg_type(void)
+{
+    if (seg_t < 0) {
+        hid_t s = H5Tcopy(H5T_C_S1);
+        H5Tset_size(s, TERN_SEG_NAME_FIELD);
+        H5Tset_strpad(s, H5T_STR_NULLTERM);
+        seg_t = H5Tcreate(H5T_COMPOUND, sizeof(seg_rec));
+        H5Tinsert(seg_t, "name", HOFFSET(seg_rec, name), s);
+        H5Tinsert(seg_t, "size", HOFFSET(seg_rec, size), H5T_STD_U64LE);
+        H5Tinsert(seg_t, "stored", HOFFSET(seg_rec, stored), H5T_STD_U64LE);
+        H5Tinsert(seg_t, "first_chunk", HOFFSET(seg_rec, first_chunk), H5T_STD_U64LE);
+        H5Tinsert(seg_t, "nchunks", HOFFSET(seg_rec, nchunks), H5T_STD_U64LE);
+        H5Tclose(s);
+    }
+    return seg_t;
+}
+
+hid_t tern_h5_chunk_type(void)
+{
+    if (chunk_t < 0) {
+        chunk_t = H5Tcreate(H5T_COMPOUND, sizeof(chunk_rec));
+        H5Tinsert(chunk_t, "data", HOFFSET(chunk_rec, data), H5T_STD_U32LE);
+        H5Tinsert(chunk_t, "kind", HOFFSET(chunk_rec, kind), H5T_STD_U32LE);
+        H5Tinsert(chunk_t, "offset", HOFFSET(chunk_rec, offset), H5T_STD_U64LE);
+        H5Tinsert(chunk_t, "raw", HOFFSET(chunk_rec, raw), H5T_STD_U32LE);
+        H5Tinsert(chunk_t, "stored", HOFFSET(chunk_rec, stored), H5T_STD_U32LE);
+        H5Tinsert(chunk_t, "crc", HOFFSET(chunk_rec, crc), H5T_STD_U32LE);
+        H5Tinsert(chunk_t, "reserved", HOFFSET(chunk_rec, reserved), H5T_STD_U32LE);
+    }
+    return chunk_t;
+}
+
+hid_t tern_h5_array_crc_type(void)
+{
+    if (acrc_t < 0) {
+        acrc_t = H5Tcreate(H5T_COMPOUND, sizeof(array_crc_rec));
+        H5Tinsert(acrc_t, "offset", HOFFSET(array_crc_rec, offset), H5T_STD_U64LE);
+        H5Tinsert(acrc_t, "count", HOFFSET(array_crc_rec, count), H5T_STD_U64LE);
+        H5Tinsert(acrc_t, "crc", HOFFSET(array_crc_rec, crc), H5T_STD_U32LE);
+        H5Tinsert(acrc_t, "rank", HOFFSET(array_crc_rec, rank), H5T_STD_U32LE);
+    }
+    return acrc_t;
+}
+
+void tern_h5_quiet(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data)
+{
+    (void)n;
+    char **out = data;
+    /* The walk goes from the innermost frame outwards; keep the first. */
+    if (!*out && e->desc && e->desc[0])
+        *out = strdup(e->desc);
+    return 0;
+}
+
+void tern_h5_last_error(char *buf, size_t len)
+{
+    char *d = NULL;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_cb, &d);
+    snprintf(buf, len, "%s", d ? d : "");
+    free(d);
+}
+
+void tern_rank_group(int rank, char *buf, size_t len)
+{
+    snprintf(buf, len, "/ranks/%06d", rank);
+}
+
+static int put(hid_t obj, const char *name, hid_t ftype, hid_t mtype,
+               const void *v, size_t n, int scalar)
+{
+    hsize_t dims = n;
+    hid_t sp = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dims, NULL);
+    if (sp < 0)
+        return -1;
+    hid_t a = H5Acreate2(obj, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = -1;
+    if (a >= 0) {
+        rc = H5Awrite(a, mtype, v) < 0 ? -1 : 0;
+        H5Aclose(a);
+    }
+    H5Sclose(sp);
+    return rc;
+}
+
+int tern_attr_put_str(hid_t obj, const char *name, const char *value)
+{
+    /* Fixed-length, NUL-terminated: h5dump prints it as plain text. */
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(value) + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    int rc = put(obj, name, t, t, value, 1, 1);
+    H5Tclose(t);
+    return rc;
+}
+
+int tern_attr_put_u64(hid_t obj, const char *name, uint64_t v)
+{
+    return put(obj, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &v, 1, 1);
+}
+
+int tern_attr_put_i64(hid_t obj, const char *name, int64_t v)
+{
+    return put(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v, 1, 1);
+}
+
+int tern_attr_put_i32(hid_t obj, const char *name, int32_t v)
+{
+    return put(obj, name, H5T_STD_I32LE, H5T_NATIVE_INT32, &v, 1, 1);
+}
+
+int tern_attr_put_i32s(hid_t obj, const char *name, const int32_t *v, size_t n)
+{
+    return put(obj, name, H5T_STD_I32LE, H5T_NATIVE_INT32, v, n, 0);
+}
+
+int tern_attr_put_u64s(hid_t obj, const char *name, const uint64_t *v, size_t n)
+{
+    return put(obj, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, v, n, 0);
+}
+
+static hid_t open_attr(hid_t obj, const char *name)
+{
+    if (H5Aexists(obj, name) <= 0)
+        return -1;
+    return H5Aopen(obj, name, H5P_DEFAULT);
+}
+
+char *tern_attr_get_str_alloc(hid_t obj, const char *name)
+{
+    hid_t a = open_attr(obj, name);
+    if (a < 0)
+        return NULL;
+    char *out = NULL;
+    hid_t ft = H5Aget_type(a);
+    if (H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft)) {
+        size_t sz = H5Tget_size(ft);
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, sz + 1);
+        H5Tset_strpad(mt, H5T_STR_NULLTERM);
+        out = calloc(1, sz + 1);
+        if (out && H5Aread(a, mt, out) < 0) {
+            free(out);
+            out = NULL;
+        }
+        H5Tclose(mt);
+    }
+    H5Tclose(ft);
+    H5Aclose(a);
+    return out;
+}
+
+int tern_attr_get_str(hid_t obj, const char *name, char *buf, size_t len)
+{
+    char *s = tern_attr_get_str_alloc(obj, name);
+    if (!s)
+        return -1;
+    snprintf(buf, len, "%s", s);
+    free(s);
+    return 0;
+}
+
+static int get_scalar(hid_t obj, const char *name, hid_t mtype, void *v)
+{
+    hid_t a = open_attr(obj, name);
+    if (a < 0)
+        return -1;
+    hid_t sp = H5Aget_space(a);
+    int rc = -1;
+    if (H5Sget_simple_extent_npoints(sp) == 1 && H5Aread(a, mtype, v) >= 0)
+        rc = 0;
+    H5Sclose(sp);
+    H5Aclose(a);
+    return rc;
+}
+
+int tern_attr_get_u64(hid_t obj, const char *name, uint64_t *v)
+{
+    return get_scalar(obj, name, H5T_NATIVE_UINT64, v);
+}
+
+int tern_attr_get_i64(hid_t obj, const char *name, int64_t *v)
+{
+    return get_scalar(obj, name, H5T_NATIVE_INT64, v);
+}
+
+int tern_attr_get_i32(hid_t obj, const char *name, int32_t *v)
+{
+    return get_scalar(obj, name, H5T_NATIVE_INT32, v);
+}
+
+static int get_vec(hid_t obj, const char *name, hid_t mtype, size_t esz,
+                   void **v, size_t *n)
+{
+    hid_t a = open_attr(obj, name);
+    if (a < 0)
+        return -1;
+    hid_t sp = H5Aget_space(a);
+    hssize_t np = H5Sget_simple_extent_npoints(sp);
+    int rc = -1;
+    if (np >= 0) {
+        *v = malloc(esz * (np ? (size_t)np : 1));
+        if (*v && H5Aread(a, mtype, *v) >= 0) {
+            *n = (size_t)np;
+            rc = 0;
+        } else {
+            free(*v);
+            *v = NULL;
+        }
+    }
+    H5Sclose(sp);
+    H5Aclose(a);
+    return rc;
+}
+
+int tern_attr_get_i32s(hid_t obj, const char *name, int32_t **v, size_t *n)
+{
+    return get_vec(obj, name, H5T_NATIVE_INT32, sizeof **v, (void **)v, n);
+}
+
+int tern_attr_get_u64s(hid_t obj, const char *name, uint64_t **v, size_t *n)
+{
+    return get_vec(obj, name, H5T_NATIVE_UINT64, sizeof **v, (void **)v, n);
+}

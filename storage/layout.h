@@ -1,0 +1,106 @@
+/* HDF5 layout of a checkpoint file: names, record types and attribute
+ * helpers shared by the writer and the reader. docs/format.md is the prose
+ * version of this header; change both together.
+ *
+ *   /                       attributes (format version, job, epoch, ...)
+ *   /attrs                  string attributes from tern_ckpt_set_attr
+ *   /nodes/NNNNNN           one group per node: host, ranks, topology (hwloc XML)
+ *   /ranks/RRRRRR/segments  that rank's segment table (seg_rec)
+ *   /ranks/RRRRRR/chunks    that rank's chunk index (chunk_rec)
+ *   /ranks/RRRRRR/data.K    stored chunk bytes of write round K (uint8)
+ *   /arrays/NAME            global 1-D arrays (opaque elements)
+ *   /arrays_crc/NAME        CRC32 of each rank's slab, in pieces (array_crc_rec)
+ */
+#ifndef TERN_STORAGE_LAYOUT_H
+#define TERN_STORAGE_LAYOUT_H
+
+#include <hdf5.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define TERN_FORMAT_MINOR 0
+#define TERN_NAME_MAX 200
+#define TERN_SEG_NAME_FIELD 208     /* NUL-padded name field in seg_rec */
+#define TERN_ARRAY_CRC_PIECE (1u << 20)  /* bytes per array CRC piece */
+
+typedef struct seg_rec {
+    char name[TERN_SEG_NAME_FIELD];
+    uint64_t size;            /* logical bytes */
+    uint64_t stored;          /* bytes stored over all its chunks */
+    uint64_t first_chunk;     /* index of its first row in chunks */
+    uint64_t nchunks;
+} seg_rec;
+
+typedef struct chunk_rec {
+    uint32_t data;            /* K of the data.K dataset holding it */
+    uint32_t kind;            /* TERN_CHUNK_* (codec.h) */
+    uint64_t offset;          /* byte offset in data.K */
+    uint32_t raw;             /* logical bytes */
+    uint32_t stored;          /* stored bytes */
+    uint32_t crc;             /* CRC32 of the logical bytes */
+    uint32_t reserved;
+} chunk_rec;
+
+typedef struct array_crc_rec {
+    uint64_t offset;          /* first element */
+    uint64_t count;           /* elements */
+    uint32_t crc;             /* CRC32 of those elements' bytes */
+    uint32_t rank;            /* rank that wrote them */
+} array_crc_rec;
+
+/* HDF5 types for the records (created once, never closed). */
+hid_t tern_h5_seg_type(void);
+hid_t tern_h5_chunk_type(void);
+hid_t tern_h5_array_crc_type(void);
+
+/* HDF5's default error printing goes to stderr in many lines; tern reports
+ * its own one-line errors, so every entry point silences it. */
+void tern_h5_quiet(void);
+
+/* The public entry points mute HDF5's printing only while they run and then
+ * restore what was there: in API mode tern lives inside an application that
+ * may use HDF5 itself and expects its own error reporting. */
+typedef struct tern_h5_mute_t {
+    H5E_auto2_t fn;
+    void *data;
+} tern_h5_mute_t;
+
+static inline tern_h5_mute_t tern_h5_mute(void)
+{
+    tern_h5_mute_t m = {NULL, NULL};
+    H5Eget_auto2(H5E_DEFAULT, &m.fn, &m.data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return m;
+}
+
+static inline void tern_h5_unmute(tern_h5_mute_t m)
+{
+    H5Eset_auto2(H5E_DEFAULT, m.fn, m.data);
+}
+
+/* Innermost HDF5 error description (for messages), "" if none. */
+void tern_h5_last_error(char *buf, size_t len);
+
+void tern_rank_group(int rank, char *buf, size_t len);   /* "/ranks/000003" */
+
+/* Root/group attributes. Writing is collective in parallel HDF5: every rank
+ * must call with identical values. */
+int tern_attr_put_str(hid_t obj, const char *name, const char *value);
+int tern_attr_put_u64(hid_t obj, const char *name, uint64_t v);
+int tern_attr_put_i64(hid_t obj, const char *name, int64_t v);
+int tern_attr_put_i32(hid_t obj, const char *name, int32_t v);
+int tern_attr_put_i32s(hid_t obj, const char *name, const int32_t *v, size_t n);
+int tern_attr_put_u64s(hid_t obj, const char *name, const uint64_t *v, size_t n);
+
+/* Reading; -1 when missing or of the wrong shape. */
+int tern_attr_get_str(hid_t obj, const char *name, char *buf, size_t len);
+char *tern_attr_get_str_alloc(hid_t obj, const char *name);  /* free() */
+int tern_attr_get_u64(hid_t obj, const char *name, uint64_t *v);
+int tern_attr_get_i64(hid_t obj, const char *name, int64_t *v);
+int tern_attr_get_i32(hid_t obj, const char *name, int32_t *v);
+/* 1-D integer attribute read into a malloc'ed array of n elements. */
+int tern_attr_get_i32s(hid_t obj, const char *name, int32_t **v, size_t *n);
+int tern_attr_get_u64s(hid_t obj, const char *name, uint64_t **v, size_t *n);
+
+#endif

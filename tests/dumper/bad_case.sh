@@ -1,0 +1,94 @@
+#!/bin/bash
+# Bad input and refusals: each must end with one clear line on stderr, a
+# non-zero status, no image written (refusals) and nothing half-restored
+# left running (bad images).
+#   bad_case.sh TERN COUNTER REFUSE TRACER IMAGE_EDIT CASE
+set -u
+TERN=$1 COUNTER=$2 REFUSE=$3 TRACER=$4 EDIT=$5 CASE=$6
+for fd in $(ls /proc/$$/fd); do
+  [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
+done
+W=$(mktemp -d /tmp/tern-dumper-bad.XXXXXX)
+chmod 777 "$W"
+cd "$W" || exit 1
+PIDS=""
+trap 'for p in $PIDS; do kill -9 $p 2>/dev/null; done; rm -rf "$W"' EXIT
+fail() { echo "FAIL: $*"; for f in err*.txt; do [ -s "$f" ] && { echo "--- $f"; cat "$f"; }; done; exit 1; }
+
+one_line() { # FILE PATTERN: exactly one line, from tern, matching PATTERN
+  [ "$(wc -l < "$1")" -eq 1 ] || fail "expected one line in $1"
+  grep -q "^tern [a-z]*: " "$1" || fail "not a tern error line"
+  grep -qi -- "$2" "$1" || fail "message does not mention '$2'"
+  echo "message: $(cat "$1")"
+}
+
+dump_counter() { # a dumped counter in img.h5, its output in out.txt
+  cp "$COUNTER" prog
+  "$TERN" exec -- ./prog 100 10 > out.txt 2>/dev/null < /dev/null &
+  local pid=$!
+  PIDS="$PIDS $pid"
+  sleep 0.3
+  "$TERN" dump "$pid" -o img.h5 --stop 2> err.dump.txt || fail "dump failed"
+  wait "$pid" 2>/dev/null
+}
+
+restore_must_fail() { # IMAGE PATTERN
+  local before
+  before=$(stat -c %s out.txt)
+  "$TERN" restore "$1" > /dev/null 2> err.restore.txt < /dev/null
+  local rc=$?
+  [ $rc -ne 0 ] || fail "restore of a bad image succeeded"
+  sleep 0.2
+  [ "$(stat -c %s out.txt)" = "$before" ] || fail "something restored ran on (output grew)"
+  one_line err.restore.txt "$2"
+}
+
+refuse() { # WHAT PATTERN
+  cp "$REFUSE" prog
+  "$TERN" exec -- ./prog "$1" > out.txt 2>/dev/null < /dev/null &
+  local pid=$!
+  PIDS="$PIDS $pid"
+  for i in $(seq 50); do grep -q ready out.txt 2>/dev/null && break; sleep 0.05; done
+  "$TERN" dump "$pid" -o img.h5 2> err.dump.txt && fail "dump of a '$1' process succeeded"
+  one_line err.dump.txt "$2"
+  [ -e img.h5 ] && fail "an image was written"
+  ls | grep -q tmp && fail "leftovers: $(ls)"
+  kill -0 "$pid" 2>/dev/null || fail "the refused process did not survive"
+}
+
+case $CASE in
+  corrupt)
+    dump_counter
+    size=$(stat -c %s img.h5)
+    # flip a byte every 4 KiB past the superblock: data, metadata and CRCs alike
+    for ((o = 4096; o < size; o += 4096)); do
+      printf '\xa5' | dd of=img.h5 bs=1 seek=$o count=1 conv=notrunc status=none
+    done
+    restore_must_fail img.h5 "img.h5" ;;
+  libchanged)
+    dump_counter
+    touch -d '2001-01-01' prog
+    restore_must_fail img.h5 "changed since the dump" ;;
+  kernel)
+    dump_counter
+    "$EDIT" img.h5 other > /dev/null || fail "image edit failed"
+    restore_must_fail other "another kernel" ;;
+  refuse.child)   refuse child "child process" ;;
+  refuse.socket)  refuse socket "socket" ;;
+  refuse.sysv)    refuse sysv "SysV" ;;
+  refuse.shmdel)  refuse shmdel "shared mapping" ;;
+  refuse.ptraced)
+    cp "$COUNTER" prog
+    "$TERN" exec -- ./prog 1000 20 > out.txt 2>/dev/null < /dev/null &
+    pid=$!
+    PIDS="$PIDS $pid"
+    sleep 0.2
+    "$TRACER" "$pid" 20 &
+    PIDS="$PIDS $!"
+    sleep 0.3
+    "$TERN" dump "$pid" -o img.h5 2> err.dump.txt && fail "dump of a traced process succeeded"
+    one_line err.dump.txt "traced"
+    [ -e img.h5 ] && fail "an image was written" ;;
+  *) fail "unknown case $CASE" ;;
+esac
+echo PASS

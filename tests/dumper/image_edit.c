@@ -1,0 +1,68 @@
+/* Test helper: copy a process image, changing its recorded vdso layout as
+ * if it came from a machine whose kernel lays out [vvar] differently.
+ *   dmp_image_edit IN OUT */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dmp_image.h"
+
+typedef struct buf {
+    char *p;
+} buf;
+
+static int sink(void *ctx, uint64_t off, const void *src, size_t n, tern_error *err)
+{
+    (void)err;
+    memcpy(((buf *)ctx)->p + off, src, n);
+    return 0;
+}
+
+static int fill(void *ctx, uint64_t off, void *dst, size_t n, tern_error *err)
+{
+    (void)err;
+    memcpy(dst, ((buf *)ctx)->p + off, n);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: dmp_image_edit IN OUTDIR\n");
+        return 2;
+    }
+    tern_error err = {0};
+    tern_ckpt *c;
+    dmp_state s;
+    if (tern_ckpt_open(argv[1], &c, &err) || dmp_image_load(c, 0, "dumper", &s, &err)) {
+        fprintf(stderr, "dmp_image_edit: %s\n", err.msg);
+        return 1;
+    }
+    buf b = {malloc(s.h.data_bytes + 1)};
+    if (s.h.data_bytes && dmp_image_pages(c, 0, "dumper", sink, &b, &err)) {
+        fprintf(stderr, "dmp_image_edit: %s\n", err.msg);
+        return 1;
+    }
+    tern_ckpt_close(c);
+    /* another kernel: [vvar] one page larger, everything after it shifted */
+    s.special[0].start -= 4096;
+    tern_store_opts o;
+    tern_store_opts_default(&o);
+    o.compress_level = 0;
+    tern_ckpt_writer *w;
+    void *meta = NULL;
+    tern_ckpt_stats st;
+    if (tern_ckpt_begin(MPI_COMM_NULL, argv[2], 1, &o, &w, &err) ||
+        dmp_image_put(w, "dumper", &s, fill, &b, &meta, &err) ||
+        tern_ckpt_commit(w, &st, &err)) {
+        fprintf(stderr, "dmp_image_edit: %s\n", err.msg);
+        return 1;
+    }
+    printf("%s\n", st.path);
+    free(meta);
+    free(b.p);
+    dmp_state_free(&s);
+    return 0;
+}

@@ -1,0 +1,55 @@
+#!/bin/bash
+# jobs.netns_failover: a 6-rank job on 3 "nodes" (network namespaces) takes a
+# checkpoint (`tern checkpoint`), one node fails (everything in its namespace
+# is killed), and `tern restart --exclude` brings the job back on the two
+# remaining nodes. The answer must be bit-identical to an uninterrupted run.
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/common.sh"
+source "$here/netns.sh"
+need TERN TERN_APPS_DIR
+APP=$TERN_APPS_DIR/${TJ_APP:-cg}
+need APP
+netns_up 3 || exit $?
+W=$TJ_WORK/run
+mkdir -p "$W" && cd "$W" || fail "no work dir"
+P=$TJ_PREFIX
+MPI=(--oversubscribe "${TJ_MCA[@]}" --host ${P}n1:2,${P}n2:2,${P}n3:2 -np 6)
+ARGS=(--iters 150 --size 512)
+head() { netns_exec ${P}head "$@"; }
+
+say "reference: 6 ranks on ${P}n1..3, uninterrupted"
+head timeout 120 mpirun "${MPI[@]}" "$APP" "${ARGS[@]}" > ref.out 2>&1 || { cat ref.out; fail "reference run"; }
+ref=$(result_of ref.out)
+[ -n "$ref" ] || fail "no RESULT in the reference run"
+say "reference RESULT $ref"
+
+say "tern run (sleeping 20 ms per iteration, so it runs ~8 s)"
+head timeout 120 "$TERN" run --dir "$W/ck" -- "${MPI[@]}" "$APP" "${ARGS[@]}" --sleep-us 20000 \
+  > run.out 2> run.err &
+runpid=$!
+for ((i = 0; i < 100; i++)); do grep -q '^started' ck/events 2>/dev/null && break; sleep 0.1; done
+sleep 1
+say "tern checkpoint"
+ck=$(head timeout 60 "$TERN" checkpoint --timeout 50 "$W/ck") || { cat run.err; fail "tern checkpoint"; }
+say "committed: $ck"
+say "node ${P}n3 fails: kill -9 everything in its namespace"
+netns_kill ${P}n3
+t_fail=$(date +%s.%N)
+wait $runpid
+st=$?
+say "tern run ended with status $st"
+[ $st != 0 ] || { cat run.out run.err; fail "the job did not notice the node failure"; }
+grep -q '^RESULT' run.out && fail "the failed run printed a RESULT"
+
+say "tern restart --exclude ${P}n3"
+head timeout 120 "$TERN" restart --dir "$W/ck" --exclude ${P}n3 > restart.out 2> restart.err ||
+  { cat restart.out restart.err; fail "tern restart"; }
+t_back=$(date +%s.%N)
+cat restart.err
+grep -q "${P}n3" ck/rankfile && fail "the rankfile still names ${P}n3"
+got=$(result_of restart.out)
+grep '^RESUMED' restart.out || fail "the restarted run did not resume from the checkpoint"
+[ "$got" = "$ref" ] || fail "RESULT $got after restart, reference $ref"
+say "RESULT $got: identical to the uninterrupted run"
+say "placement after the failure: $(tr '\n' ';' < ck/rankfile)"
+say "PASSED"

@@ -1,0 +1,51 @@
+#!/bin/bash
+# jobs.netns_migrate: `tern migrate --off NODE` moves a running 6-rank job off
+# a healthy node of 3 (network namespaces): checkpoint-and-stop, restart on the
+# other two. The answer must be bit-identical to an uninterrupted run; the
+# downtime (request -> restarted job's MPI_Init) is printed.
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/common.sh"
+source "$here/netns.sh"
+need TERN TERN_APPS_DIR
+APP=$TERN_APPS_DIR/${TJ_APP:-cg}
+need APP
+netns_up 3 || exit $?
+W=$TJ_WORK/run
+mkdir -p "$W" && cd "$W" || fail "no work dir"
+P=$TJ_PREFIX
+MPI=(--oversubscribe "${TJ_MCA[@]}" --host ${P}n1:2,${P}n2:2,${P}n3:2 -np 6)
+ARGS=(--iters 150 --size 512)
+head() { netns_exec ${P}head "$@"; }
+
+say "reference: 6 ranks on ${P}n1..3, uninterrupted"
+head timeout 120 mpirun "${MPI[@]}" "$APP" "${ARGS[@]}" > ref.out 2>&1 || { cat ref.out; fail "reference run"; }
+ref=$(result_of ref.out)
+[ -n "$ref" ] || fail "no RESULT in the reference run"
+say "reference RESULT $ref"
+
+say "tern run (sleeping 20 ms per iteration)"
+head timeout 120 "$TERN" run --dir "$W/ck" -- "${MPI[@]}" "$APP" "${ARGS[@]}" --sleep-us 20000 \
+  > run.out 2> run.err &
+runpid=$!
+for ((i = 0; i < 100; i++)); do grep -q '^started' ck/events 2>/dev/null && break; sleep 0.1; done
+sleep 1
+say "tern migrate --off ${P}n2"
+head timeout 120 "$TERN" migrate --off ${P}n2 "$W/ck" > mig.out 2> mig.err
+st=$?
+grep -v setpgid mig.err
+[ $st = 0 ] || { cat mig.out run.err; fail "tern migrate ended with status $st"; }
+wait $runpid
+st=$?
+grep -v setpgid run.err
+[ $st = 0 ] || fail "the first run ended with status $st, not 0 (checkpoint-and-stop)"
+grep -q '^RESULT' run.out && fail "the first run went on to the end: it was not stopped"
+grep -q "${P}n2" ck/rankfile && fail "the rankfile still names ${P}n2"
+grep -q '^RESUMED' mig.out || fail "the migrated run did not resume from the checkpoint"
+got=$(result_of mig.out)
+[ "$got" = "$ref" ] || fail "RESULT $got after migration, reference $ref"
+down=$(grep -o 'downtime [0-9.]* s.*' mig.err)
+[ -n "$down" ] || fail "tern migrate printed no downtime"
+say "RESULT $got: identical to the uninterrupted run"
+say "placement after migration: $(tr '\n' ';' < ck/rankfile)"
+say "MIGRATION $down"
+say "PASSED"
