@@ -56,6 +56,12 @@ int dmp_capture_check(pid_t pid, tern_error *err)
     if (tp && atoi(tp + 10) != 0)
         return tern_error_set(err, EBUSY, "pid %d is being traced by pid %d; a traced "
                               "process cannot be dumped", (int)pid, atoi(tp + 10));
+    /* A job-control stop would come back between our injected system calls
+     * (and be lost on restore): let the user decide. */
+    char *st = strstr(buf, "State:");
+    if (st && strstr(st, "T (stopped)") && strstr(st, "T (stopped)") < strchr(st, '\n'))
+        return tern_error_set(err, EBUSY, "pid %d is stopped by a signal; continue it "
+                              "(kill -CONT %d) before dumping", (int)pid, (int)pid);
     /* children of any thread */
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
     DIR *d = opendir(path);
@@ -407,9 +413,10 @@ int dmp_capture(pid_t pid, dmp_state *s, dmp_proc *p, tern_error *err)
         snprintf(s->h.kernel, sizeof s->h.kernel, "%s", u.release);
     if (dmp_capture_check(pid, err))
         return -1;
-    if (dmp_fds_capture(pid, s, err) || read_mm(pid, s, err))
-        return -1;
     if (dmp_proc_seize(pid, p, err))
+        return -1;
+    /* only now: fd offsets and the like must be those of the stopped process */
+    if (dmp_fds_capture(pid, s, err) || read_mm(pid, s, err))
         return -1;
     if (dmp_proc_scratch_map(p, err))
         return -1;

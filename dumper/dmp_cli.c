@@ -138,7 +138,7 @@ int tern_verb_dump(int argc, char **argv)
     o.job = "dump";
     tern_ckpt_writer *w = NULL;
     void *meta = NULL;
-    dmp_mem_ctx mc = {&p, &s, 0};
+    dmp_mem_ctx mc = {&p, &s, 0, 0, 0};
     tern_ckpt_stats stats;
     memset(&stats, 0, sizeof stats);
     int rc = tern_ckpt_begin(MPI_COMM_NULL, dir, epoch, &o, &w, &err);

@@ -14,13 +14,38 @@ static size_t meta_size(const dmp_header *h)
            h->nspecial * sizeof(dmp_special) + h->nsiginfo * 128;
 }
 
+/* Region segments see offsets from their own start; the callers' fill and
+ * sink see offsets in all regions' data. */
+typedef struct shift {
+    tern_fill_fn fill;
+    tern_sink_fn sink;
+    void *ctx;
+    uint64_t base;
+} shift;
+
+static int shift_fill(void *c, uint64_t off, void *dst, size_t n, tern_error *err)
+{
+    shift *sh = c;
+    return sh->fill(sh->ctx, sh->base + off, dst, n, err);
+}
+
+static int shift_sink(void *c, uint64_t off, const void *src, size_t n, tern_error *err)
+{
+    shift *sh = c;
+    return sh->sink(sh->ctx, sh->base + off, src, n, err);
+}
+
 int dmp_image_put(tern_ckpt_writer *w, const char *prefix, const dmp_state *s,
-                  tern_fill_fn fill, void *ctx, void **meta_buf, tern_error *err)
+                  tern_fill_fn fill, void *ctx, void **keep, tern_error *err)
 {
     size_t len = meta_size(&s->h);
-    char *b = malloc(len), *p = b;
+    size_t shifts = (s->h.nregions + 1) * sizeof(shift);
+    char *b = malloc(shifts + len), *p = b + shifts;
+    *keep = b;
     if (!b)
         return tern_error_set(err, ENOMEM, "image metadata: out of memory");
+    shift *sh = (shift *)b;
+    char *meta = p;
 #define PUT(src, n)                 \
     do {                            \
         if ((n) != 0)               \
@@ -36,12 +61,19 @@ int dmp_image_put(tern_ckpt_writer *w, const char *prefix, const dmp_state *s,
     PUT(s->siginfo, s->h.nsiginfo * 128);
 #undef PUT
     char name[256];
-    *meta_buf = b;
     snprintf(name, sizeof name, "%s.meta", prefix);
-    if (tern_ckpt_put(w, name, b, len, err))
+    if (tern_ckpt_put(w, name, meta, len, err))
         return -1;
-    snprintf(name, sizeof name, "%s.pages", prefix);
-    return tern_ckpt_put_fn(w, name, s->h.data_bytes, fill, ctx, err);
+    for (uint32_t i = 0; i < s->h.nregions; i++) {
+        const dmp_region *r = &s->regions[i];
+        if (!r->data_pages)
+            continue;
+        sh[i] = (shift){fill, NULL, ctx, r->data_off};
+        snprintf(name, sizeof name, "%s.pages.%u", prefix, i);
+        if (tern_ckpt_put_fn(w, name, r->data_pages * DMP_PAGE, shift_fill, &sh[i], err))
+            return -1;
+    }
+    return 0;
 }
 
 int dmp_image_load(tern_ckpt *c, int rank, const char *prefix, dmp_state *s, tern_error *err)
@@ -146,10 +178,29 @@ bad:
                           name);
 }
 
-int dmp_image_pages(tern_ckpt *c, int rank, const char *prefix, tern_sink_fn sink, void *ctx,
-                    tern_error *err)
+int dmp_image_region_pages(tern_ckpt *c, int rank, const char *prefix, const dmp_state *s,
+                           uint32_t ri, tern_sink_fn sink, void *ctx, tern_error *err)
 {
     char name[256];
-    snprintf(name, sizeof name, "%s.pages", prefix);
-    return tern_ckpt_read_fn(c, rank, name, sink, ctx, err);
+    snprintf(name, sizeof name, "%s.pages.%u", prefix, ri);
+    shift sh = {NULL, sink, ctx, s->regions[ri].data_off};
+    return tern_ckpt_read_fn(c, rank, name, shift_sink, &sh, err);
+}
+
+int dmp_image_region_read(tern_ckpt *c, int rank, const char *prefix, const dmp_state *s,
+                          uint32_t ri, void *dst, tern_error *err)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s.pages.%u", prefix, ri);
+    return tern_ckpt_read(c, rank, name, dst, s->regions[ri].data_pages * DMP_PAGE, err);
+}
+
+int dmp_image_pages(tern_ckpt *c, int rank, const char *prefix, const dmp_state *s,
+                    tern_sink_fn sink, void *ctx, tern_error *err)
+{
+    for (uint32_t i = 0; i < s->h.nregions; i++)
+        if (s->regions[i].data_pages &&
+            dmp_image_region_pages(c, rank, prefix, s, i, sink, ctx, err))
+            return -1;
+    return 0;
 }

@@ -1,9 +1,10 @@
 /* dmp_image: a dmp_state as store segments, and back.
  *
- * A process image is two segments of one rank in a tern checkpoint:
- *   PREFIX.meta   header, regions, runs, threads (with XSAVE), fds,
- *                 vdso layout, pending siginfos; fixed records, see dmp_state.h
- *   PREFIX.pages  the dumped pages, region after region, run after run
+ * A process image is a set of segments of one rank in a tern checkpoint:
+ *   PREFIX.meta       header, regions, runs, threads (with XSAVE), fds,
+ *                     vdso layout, pending siginfos; fixed records, see dmp_state.h
+ *   PREFIX.pages.<i>  the dumped pages of region i, run after run (only
+ *                     regions with dumped pages have one)
  * so a process image can also sit inside a bigger (MPI) checkpoint beside
  * other ranks' images. The standalone `tern dump` uses rank 0, prefix
  * "dumper".
@@ -15,17 +16,28 @@
 #include "error.h"
 #include "tern_store.h"
 
-/* Adds both segments to w. *meta_buf must stay alive until commit, then
- * be freed by the caller; fill/ctx supply the pages at commit. */
+/* Adds the segments to w. fill/ctx supply the pages at commit, addressed
+ * by their offset in the concatenation of all regions' data (region.data_off
+ * + offset within the region). *keep must stay alive until commit, then
+ * be freed by the caller (also on failure). */
 int dmp_image_put(tern_ckpt_writer *w, const char *prefix, const dmp_state *s,
-                  tern_fill_fn fill, void *ctx, void **meta_buf, tern_error *err);
+                  tern_fill_fn fill, void *ctx, void **keep, tern_error *err);
 
 /* Reads and checks PREFIX.meta of rank into s (free with dmp_state_free). */
 int dmp_image_load(tern_ckpt *c, int rank, const char *prefix, dmp_state *s,
                    tern_error *err);
 
-/* Streams PREFIX.pages to sink. */
-int dmp_image_pages(tern_ckpt *c, int rank, const char *prefix, tern_sink_fn sink,
-                    void *ctx, tern_error *err);
+/* Streams region ri's pages to sink, with offsets as in dmp_image_put. */
+int dmp_image_region_pages(tern_ckpt *c, int rank, const char *prefix, const dmp_state *s,
+                           uint32_t ri, tern_sink_fn sink, void *ctx, tern_error *err);
+
+/* Reads region ri's pages, all data_pages of them, into dst in one piece
+ * (the store decodes straight into it). */
+int dmp_image_region_read(tern_ckpt *c, int rank, const char *prefix, const dmp_state *s,
+                          uint32_t ri, void *dst, tern_error *err);
+
+/* All regions' pages to sink, region after region. */
+int dmp_image_pages(tern_ckpt *c, int rank, const char *prefix, const dmp_state *s,
+                    tern_sink_fn sink, void *ctx, tern_error *err);
 
 #endif

@@ -201,34 +201,43 @@ int dmp_mem_fill(void *vctx, uint64_t offset, void *dst, size_t n, tern_error *e
     const dmp_state *s = c->s;
     char *out = dst;
     while (n) {
-        /* find the region holding offset; usually the cursor's or next */
-        uint32_t ri = c->region < s->h.nregions ? c->region : 0;
-        if (offset < s->regions[ri].data_off)
-            ri = 0;
-        while (ri < s->h.nregions &&
-               offset >= s->regions[ri].data_off + s->regions[ri].data_pages * DMP_PAGE)
-            ri++;
-        if (ri >= s->h.nregions)
+        /* the store asks for consecutive pieces: move the cursor forward,
+         * start over only if it asks for something behind it */
+        if (c->region >= s->h.nregions || offset < c->run_off) {
+            c->region = 0;
+            c->run = 0;
+            c->run_off = 0;
+        }
+        const dmp_region *r;
+        const dmp_run *run = NULL;
+        while (c->region < s->h.nregions) {
+            r = &s->regions[c->region];
+            if (c->run < r->nruns) {
+                run = &s->runs[r->run0 + c->run];
+                if (offset < c->run_off + run->npages * DMP_PAGE)
+                    break;
+                c->run_off += run->npages * DMP_PAGE;
+                c->run++;
+            } else {
+                c->region++;
+                c->run = 0;
+            }
+            run = NULL;
+        }
+        if (!run)
             return tern_error_set(err, EINVAL, "pid %d: page data offset %llu out of range",
                                   c->p->pid, (unsigned long long)offset);
-        c->region = ri;
-        const dmp_region *r = &s->regions[ri];
-        uint64_t rel = offset - r->data_off;
-        for (uint32_t k = 0; k < r->nruns && n; k++) {
-            const dmp_run *run = &s->runs[r->run0 + k];
-            uint64_t rl = run->npages * DMP_PAGE;
-            if (rel >= rl) {
-                rel -= rl;
-                continue;
-            }
-            uint64_t take = rl - rel < n ? rl - rel : n;
-            if (dmp_proc_read(c->p, r->start + run->page * DMP_PAGE + rel, out, take, err))
-                return -1;
-            out += take;
-            offset += take;
-            n -= take;
-            rel = 0;
+        r = &s->regions[c->region];
+        uint64_t rel = offset - c->run_off, rl = run->npages * DMP_PAGE;
+        uint64_t take = rl - rel < n ? rl - rel : n;
+        if (dmp_proc_read(c->p, r->start + run->page * DMP_PAGE + rel, out, take, err)) {
+            tern_error_prefix(err, "region 0x%llx-0x%llx %s: ", (unsigned long long)r->start,
+                              (unsigned long long)r->end, r->path);
+            return -1;
         }
+        out += take;
+        offset += take;
+        n -= take;
     }
     return 0;
 }

@@ -28,6 +28,8 @@ typedef struct dmp_mem_ctx {
     dmp_proc *p;
     const dmp_state *s;
     uint32_t region;   /* cursor: consecutive pieces are the common case */
+    uint32_t run;      /* run within region, and the data offset it starts at */
+    uint64_t run_off;
 } dmp_mem_ctx;
 
 int dmp_mem_fill(void *ctx, uint64_t offset, void *dst, size_t n, tern_error *err);

@@ -43,7 +43,7 @@ typedef struct dmp_region {
     uint32_t flags;                /* dmp_region_flags */
     uint32_t nruns;                /* runs of dumped pages */
     uint64_t run0;                 /* index of the first run in dmp_state.runs */
-    uint64_t data_off;             /* offset of its page data in the pages segment */
+    uint64_t data_off;             /* offset of its data among all regions' data (memfd offset at restore) */
     uint64_t data_pages;
     char path[DMP_PATH_MAX];       /* "" for anonymous */
 } dmp_region;
@@ -103,7 +103,7 @@ typedef struct dmp_header {
     int32_t pid;                   /* at dump time */
     uint32_t nthreads, nregions, nfds, nsiginfo, nspecial;
     uint64_t nruns;
-    uint64_t data_bytes;           /* size of the pages segment */
+    uint64_t data_bytes;           /* all regions' dumped bytes */
     int64_t tid_offset;            /* glibc struct pthread tid field from fs_base, -1 = none */
     uint32_t xsave_size;           /* the kernel's user xstate size at dump */
     uint32_t vdso_crc;             /* crc32 of the [vdso] text */

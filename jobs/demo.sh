@@ -35,15 +35,20 @@ step "build (cmake into $BUILD)"
 cmake -S . -B "$BUILD" > "$BUILD.cmake.log" 2>&1 ||
   { tail -20 "$BUILD.cmake.log"; die "cmake configure failed (log: $BUILD.cmake.log)"; }
 targets=(tern)
-grep -q 'add_library(libtern' coord/CMakeLists.txt 2>/dev/null && targets+=(libtern)
-[ -f tests/protocol/apps/cg.c ] && targets+=(tern_app_cg)
-cmake --build "$BUILD" -j2 --target "${targets[@]}" > "$BUILD.build.log" 2>&1 ||
-  { grep -E 'error|Error' "$BUILD.build.log" | head -20; die "build failed (log: $BUILD.build.log)"; }
+[ -f tests/protocol/apps/cg.c ] && targets+=(tern_app_cg)   # links libtern.so
+# everything (so that `ctest --test-dir build` works afterwards); if some
+# part does not build, what the demo needs may still
+if ! cmake --build "$BUILD" -j2 > "$BUILD.build.log" 2>&1; then
+  echo "the full build failed (log: $BUILD.build.log); building what the demo needs: ${targets[*]}"
+  cmake --build "$BUILD" -j2 --target "${targets[@]}" >> "$BUILD.build.log" 2>&1 ||
+    { grep -E 'error|Error' "$BUILD.build.log" | head -20; die "build failed (log: $BUILD.build.log)"; }
+fi
 TERN=$BUILD/jobs/tern
 APP=$BUILD/tests/protocol/apps/cg
 [ -x "$TERN" ] || die "the tern command was not built"
-LIB=$(ls "$BUILD"/coord/libtern.so 2>/dev/null)
-[ -n "$LIB" ] || die "libtern.so was not built (coord/): nothing to checkpoint with"
+LIB=$(find "$BUILD" -name libtern.so -print -quit 2>/dev/null)
+[ -n "$LIB" ] || die "libtern.so was not built (coord/, mpiwrap/): nothing to checkpoint with"
+export TERN_LIB=$LIB
 [ -x "$APP" ] || die "the CG workload (tests/protocol/apps/cg) was not built"
 echo "built: $TERN, $LIB, $APP"
 

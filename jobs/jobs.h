@@ -127,6 +127,7 @@ typedef struct jobs_restart_opts {
     strv user_args;             /* after -- */
     const char *interval, *signal, *compress, *keep;
     int dry_run, json, quiet;
+    int check_only;             /* with dry_run: print nothing, only check */
     void (*on_event)(void *ctx, const char *name, const char *line);
     void *ctx;
 } jobs_restart_opts;

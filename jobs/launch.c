@@ -22,9 +22,23 @@ int jobs_event_get(const char *line, const char *key, char *buf, size_t len)
     while ((p = strstr(p, key))) {
         if ((p == line || p[-1] == ' ') && p[kl] == '=') {
             const char *v = p + kl + 1;
-            /* path= and reason= run to the end of the line */
-            size_t n = (!strcmp(key, "path") || !strcmp(key, "reason"))
-                           ? strcspn(v, "\n") : strcspn(v, " \n");
+            /* reason= is the rest of the line (docs/runtime.md); path= may
+             * hold blanks: it runs to the next " key=" or the end */
+            size_t n = strcspn(v, " \n");
+            if (!strcmp(key, "reason")) {
+                n = strcspn(v, "\n");
+            } else if (!strcmp(key, "path")) {
+                n = strcspn(v, "\n");
+                for (const char *q = v; *q && *q != '\n'; q++) {
+                    if (*q != ' ') continue;
+                    const char *k = q + 1;
+                    while ((*k >= 'a' && *k <= 'z') || *k == '_') k++;
+                    if (k > q + 1 && *k == '=') {
+                        n = (size_t)(q - v);
+                        break;
+                    }
+                }
+            }
             snprintf(buf, len, "%.*s", (int)n, v);
             return 0;
         }
@@ -78,7 +92,7 @@ static void print_event(const jobs_launch *L, const char *line)
             jobs_event_get(line, "stored", s, sizeof s);
             jobs_event_get(line, "seconds", t, sizeof t);
             double bytes = atof(b), stored = atof(s), secs = atof(t);
-            printf(",\"ratio\":%.3f,\"gbps\":%.3f", stored > 0 ? bytes / stored : 0.0,
+            printf(",\"ratio\":%.6g,\"gbps\":%.6g", stored > 0 ? bytes / stored : 0.0,
                    secs > 0 ? bytes / secs / 1e9 : 0.0);
         }
         printf("}\n");
@@ -97,10 +111,11 @@ static void print_event(const jobs_launch *L, const char *line)
         char hb[32], hs[32];
         jobs_human_bytes(bytes, hb, sizeof hb);
         jobs_human_bytes(stored, hs, sizeof hs);
+        double gbps = secs > 0 ? bytes / secs / 1e9 : 0.0;
         fprintf(stderr,
-                "tern: checkpoint epoch %s: %s stored as %s (ratio %.2f) in %.3f s, %.3f GB/s: %s\n",
+                "tern: checkpoint epoch %s: %s stored as %s (ratio %.2f) in %.3f s, %.*f GB/s: %s\n",
                 epoch, hb, hs, stored > 0 ? bytes / stored : 0.0, secs,
-                secs > 0 ? bytes / secs / 1e9 : 0.0, path);
+                gbps >= 0.01 || gbps == 0 ? 3 : 6, gbps, path);
     } else if (!strcmp(name, "failed")) {
         jobs_event_get(line, "reason", path, sizeof path);
         fprintf(stderr, "tern: checkpoint epoch %s failed: %s\n", epoch, path);

@@ -301,7 +301,17 @@ int jobs_restart(jobs_restart_opts *o)
         where[r] = best;
         hs[best].load++;
     }
-    /* rankfile: slot = index on the host modulo its cores */
+    /* rankfile: slot = index on the host modulo its cores. A host the job
+     * never ran on has no topology in the checkpoint: assume it is like the
+     * smallest node the job ran on (a slot number past its cores would make
+     * mpirun fail). */
+    int guess = -1;
+    for (int k = 0; k < info->nnodes; k++) {
+        int cc = jobs_cores_of_xml(info->nodes[k].topology_xml);
+        if (cc > 0 && (guess < 0 || cc < guess)) guess = cc;
+    }
+    if (guess < 0) guess = jobs_local_cores();
+    if (guess < 1) guess = 1;
     char rankfile[4200];
     snprintf(rankfile, sizeof rankfile, "%s/rankfile", dir);
     {
@@ -309,7 +319,8 @@ int jobs_restart(jobs_restart_opts *o)
         int *idx = calloc((size_t)nh, sizeof(int));
         for (int r = 0; r < nranks; r++) {
             host *h = &hs[where[r]];
-            int cores = h->cores > 0 ? h->cores : (h->cap > 0 ? h->cap : 1);
+            int cores = h->cores > 0 ? h->cores
+                        : (h->cap > 0 && h->cap < guess ? h->cap : guess);
             sv_pushf(&lines, "rank %d=%s slot=%d", r, h->name, idx[where[r]]++ % cores);
             sv_pushf(&h->ranks, "%d", r);
         }
@@ -370,7 +381,9 @@ int jobs_restart(jobs_restart_opts *o)
     }
     L.hosts = hostlist;
 
-    if (o->dry_run) {
+    if (o->dry_run && o->check_only) {
+        rc = 0;
+    } else if (o->dry_run) {
         if (o->json) {
             printf("{\"checkpoint\":");
             tern_json_str(stdout, ckpt);
@@ -600,6 +613,22 @@ int tern_verb_migrate(int argc, char **argv)
     /* HOST must be one the job runs on */
     strv jh = {0}, offs = {0};
     split_csv(jobfile_get(&jf, "hosts"), &jh);
+#ifdef TERN_JOBS_HAVE_STORE
+    { /* and the hosts of its latest checkpoint (a job started without
+       * --host, e.g. under Slurm, names only the local host) */
+        tern_ckpt *c = NULL;
+        tern_error e2 = {0};
+        uint64_t *ep = NULL;
+        int n = 0;
+        if (tern_store_list(dir, &ep, &n, &e2) == 0 && n > 0 && tern_ckpt_open(dir, &c, &e2) == 0) {
+            const tern_ckpt_info *ci = tern_ckpt_get_info(c);
+            for (int k = 0; k < ci->nnodes; k++)
+                if (!sv_has(&jh, ci->nodes[k].host)) sv_push(&jh, ci->nodes[k].host);
+            tern_ckpt_close(c);
+        }
+        free(ep);
+    }
+#endif
     split_csv(off, &offs);
     for (int k = 0; k < offs.n; k++)
         if (!sv_has(&jh, offs.v[k])) {
@@ -611,6 +640,44 @@ int tern_verb_migrate(int argc, char **argv)
             jobfile_free(&jf);
             return 2;
         }
+
+    /* check now that the job can be placed without HOST: after the stop it
+     * would be too late (needs a checkpoint to read ranks and topologies) */
+    {
+        uint64_t *ep = NULL;
+        int n = 0;
+        tern_error err = {0};
+        if (!hostfile && offs.n >= jh.n) {
+            sv_free(&jh);
+            sv_free(&offs);
+            jobfile_free(&jf);
+            return tern_cli_fail(V, 2, "cannot move the job off all its hosts: give other hosts with --hostfile");
+        }
+#ifdef TERN_JOBS_HAVE_STORE
+        if (tern_store_list(dir, &ep, &n, &err) == 0 && n > 0) {
+            jobs_restart_opts c;
+            memset(&c, 0, sizeof c);
+            c.verb = V;
+            c.dir_arg = dir;
+            c.hostfile = hostfile;
+            c.exclude = offs;
+            c.dry_run = c.check_only = 1;
+            for (int k = i; k < argc; k++) sv_push(&c.user_args, argv[k]);
+            int r = jobs_restart(&c);
+            sv_free(&c.user_args);
+            if (r) {
+                free(ep);
+                sv_free(&jh);
+                sv_free(&offs);
+                jobfile_free(&jf);
+                return r;
+            }
+        }
+#else
+        (void)err;
+#endif
+        free(ep);
+    }
     sv_free(&jh);
 
     struct mig m = {0};
@@ -681,6 +748,9 @@ int tern_verb_migrate(int argc, char **argv)
     o.on_event = mig_event;
     o.ctx = &m;
     int rc = jobs_restart(&o);
+    if (m.t_stopped > 0 && m.t_restarted == 0 && rc != 0)
+        fprintf(stderr, "tern migrate: the job is stopped at checkpoint %llu (%s); restart it with 'tern restart --dir %s'\n",
+                (unsigned long long)res.epoch, res.path, dir);
     if (m.t_restarted == 0 && rc == 0)
         fprintf(stderr, "tern migrate: the restarted job wrote no 'restarted' event: downtime unknown\n");
     sv_free(&o.exclude);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "jobs.h"
@@ -22,8 +23,9 @@ static void usage_run(FILE *f)
 "  --job NAME        job id (default: the program's name)\n"
 "  --dir DIR         job directory (default: ./tern-ckpt/NAME)\n"
 "  --interval SEC    checkpoint every SEC seconds (default 0: none)\n"
-"  --signal SIG      signal that asks for a checkpoint: USR1, USR2, a number\n"
-"                    or none (default USR1; send it to tern, mpirun or a rank)\n"
+"  --signal SIG      signal that asks for a checkpoint: USR1, USR2, HUP, TERM,\n"
+"                    INT, ALRM, a number or none (default USR1; send it to\n"
+"                    tern, mpirun or a rank)\n"
 "  --compress LEVEL  zlib level 0..9, 0 = off (default 1)\n"
 "  --keep N          committed checkpoints kept (default 2)\n"
 "  --fresh           delete the checkpoints an earlier run left in DIR\n"
@@ -64,10 +66,13 @@ static int settings_opt(const char *verb, int argc, char **argv, int *i, jobs_se
         if (jobs_parse_double(v, &d) || d < 0)
             return tern_cli_fail(verb, -1, "--interval: expected seconds >= 0, got '%s'", v);
     } else if (bit == 2) {
-        if (strcmp(v, "USR1") && strcmp(v, "USR2") && strcmp(v, "none") &&
-            strcmp(v, "SIGUSR1") && strcmp(v, "SIGUSR2") &&
-            check_level(verb, "--signal", v, 1, 64))
-            return -1;
+        static const char *const names[] = {"USR1", "USR2", "HUP", "TERM", "INT", "ALRM", NULL};
+        const char *n = strncasecmp(v, "SIG", 3) ? v : v + 3;
+        int ok = !strcasecmp(v, "none");
+        for (int k = 0; names[k]; k++) ok |= !strcasecmp(n, names[k]);
+        long num;
+        if (!ok && (jobs_parse_int(v, &num) || num < 1 || num > 64))
+            return tern_cli_fail(verb, -1, "--signal: expected USR1, USR2, HUP, TERM, INT, ALRM, a number 1..64 or none, got '%s'", v);
     } else if (bit == 4) {
         if (check_level(verb, "--compress", v, 0, 9)) return -1;
     } else if (check_level(verb, "--keep", v, 1, 1000000)) {

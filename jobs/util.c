@@ -448,8 +448,10 @@ int jobs_find_libtern(char *out, size_t len, char *looked, size_t looked_len)
                          "../coord/libtern.so", "../lib/" "x86_64-linux-gnu/libtern.so",
                          "../lib64/libtern.so", NULL};
     strv cand = {0};
-    if (TERN_BUILD_LIBTERN[0]) sv_push(&cand, TERN_BUILD_LIBTERN);
+    /* next to the binary first (an installed tern uses its own lib), then
+     * the build tree it was built in, then the install libdir */
     for (int i = 0; rel[i]; i++) sv_pushf(&cand, "%s/%s", exe, rel[i]);
+    if (TERN_BUILD_LIBTERN[0]) sv_push(&cand, TERN_BUILD_LIBTERN);
     sv_pushf(&cand, "%s/libtern.so", TERN_INSTALL_LIBDIR);
     int rc = -1;
     for (int i = 0; i < cand.n; i++) {

@@ -171,6 +171,7 @@ extern int tq_total;       /* drained messages not yet delivered, all comms */
 void tern_coord_init(void);       /* after PMPI_Init */
 void tern_coord_finalize(void);   /* before PMPI_Finalize */
 void tern_coord_preinit(void);    /* before PMPI_Init */
+void tern_coord_after_finalize(void);
 extern int tern_initialized, tern_finalized;
 extern int tern_world_rank, tern_world_size;
 extern int tern_thread_level;

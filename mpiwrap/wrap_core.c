@@ -113,6 +113,25 @@ MPI_Comm tc_register(MPI_Comm real, tern_comm *parent, const char *ctor)
      * members of the parent call constructors in the same order) and the
      * member set (tells apart the siblings of one MPI_Comm_split). */
     c->gid = mix64(mix64(parent->gid, ++parent->nctor), c->world_hash);
+    if (c->inter) {
+        /* the two groups have different parents: name it by both member sets
+         * (the same on both sides) and a count of intercommunicators made */
+        static uint64_t ninter;
+        MPI_Group lg, wg;
+        PMPI_Comm_group(real, &lg);
+        PMPI_Comm_group(MPI_COMM_WORLD, &wg);
+        int *r = xcalloc((size_t)c->size, sizeof(int)), *w = xcalloc((size_t)c->size, sizeof(int));
+        for (int i = 0; i < c->size; i++) r[i] = i;
+        PMPI_Group_translate_ranks(lg, c->size, r, wg, w);
+        uint64_t lh = 0x1234;
+        for (int i = 0; i < c->size; i++) lh = mix64(lh, (uint64_t)(int64_t)w[i]);
+        PMPI_Group_free(&lg);
+        PMPI_Group_free(&wg);
+        free(r);
+        free(w);
+        uint64_t a = lh < c->world_hash ? lh : c->world_hash, b = lh < c->world_hash ? c->world_hash : lh;
+        c->gid = mix64(mix64(mix64(a, b), ++ninter), 0x1e7e4);
+    }
     return c->virt;
 }
 
@@ -138,9 +157,24 @@ static tern_req *tr_slot(uint32_t i)
     return &tr_chunks[i / TR_CHUNK][i % TR_CHUNK];
 }
 
+/* Only under MPI_THREAD_MULTIPLE (checkpoints are refused then, but the job
+ * must run correctly): the pool is shared by the application's threads. */
+static volatile int tr_lock_word;
+static inline void tr_lock(void)
+{
+    if (TERN_UNLIKELY(tern_thread_level == MPI_THREAD_MULTIPLE))
+        while (__atomic_exchange_n(&tr_lock_word, 1, __ATOMIC_ACQUIRE)) {}
+}
+static inline void tr_unlock(void)
+{
+    if (TERN_UNLIKELY(tern_thread_level == MPI_THREAD_MULTIPLE))
+        __atomic_store_n(&tr_lock_word, 0, __ATOMIC_RELEASE);
+}
+
 tern_req *tr_alloc(void)
 {
     tern_req *q;
+    tr_lock();
     for (;;) {
         if (tr_free_head != UINT32_MAX) {
             q = tr_slot(tr_free_head);
@@ -151,6 +185,7 @@ tern_req *tr_alloc(void)
         if (TERN_UNLIKELY(tr_reserved) && q->idx < tr_nreserved && tr_reserved[q->idx]) continue;
         break;
     }
+    tr_unlock();
     q->state = TRS_ACTIVE;
     q->app_freed = 0;
     q->variant = 0;
@@ -189,10 +224,12 @@ tern_req *tr_alloc_at(uint32_t idx)
 
 void tr_free(tern_req *q)
 {
+    tr_lock();
     q->state = TRS_FREE;
     q->real = MPI_REQUEST_NULL;
     q->next_free = tr_free_head;
     tr_free_head = q->idx;
+    tr_unlock();
 }
 
 MPI_Request tr_wrap(MPI_Request real, int kind, tern_comm *c, const void *buf,
@@ -400,7 +437,9 @@ int MPI_Finalize(void)
         tern_finalized = 1;
     }
     tern_internal = 1;   /* whatever runs from here on is not the application's */
-    return PMPI_Finalize();
+    int rc = PMPI_Finalize();
+    tern_coord_after_finalize();
+    return rc;
 }
 
 /* ======================================================================== */

@@ -144,10 +144,10 @@ int tern_w_write_data(tern_ckpt_writer *w, tern_error *err)
     unsigned char *stage = have_fn ? malloc(cap) : NULL;
     unsigned char *enc = malloc(cap);
     const unsigned char **crc_src = malloc((w->nchunks ? w->nchunks : 1) * sizeof *crc_src);
-    round_info *all = malloc((size_t)w->size * sizeof *all);
+    round_info *all = w->scratch;   /* sized for the largest record */
     pieces pc = {0};
     int local_rc = 0;
-    if ((have_fn && !stage) || !enc || !crc_src || !all)
+    if ((have_fn && !stage) || !enc || !crc_src)
         local_rc = tern_error_set(err, ENOMEM, "rank %d: out of memory for write buffers", w->rank);
 
     int si = 0;               /* cursor: segment, chunk within it, global chunk */
@@ -245,9 +245,11 @@ int tern_w_write_data(tern_ckpt_writer *w, tern_error *err)
         }
         double t_enc = tern_now();
         round_info mine = {local_rc != 0, si < w->nsegs, bytes};
-        if (w->comm != MPI_COMM_NULL)
-            MPI_Allgather(&mine, sizeof mine, MPI_BYTE, all, sizeof mine, MPI_BYTE, w->comm);
-        else
+        if (w->comm != MPI_COMM_NULL) {
+            MPI_Request req;
+            MPI_Iallgather(&mine, sizeof mine, MPI_BYTE, all, sizeof mine, MPI_BYTE, w->comm, &req);
+            tern_w_wait(&req);
+        } else
             all[0] = mine;
         int any_fail = 0, any_more = 0;
         for (int r = 0; r < w->size; r++) {
@@ -256,6 +258,7 @@ int tern_w_write_data(tern_ckpt_writer *w, tern_error *err)
         }
         if (any_fail) {
             rc = tern_w_agree(w, local_rc, err);
+            w->agreed_fail = 1;
             break;
         }
         double t_ag = tern_now();
@@ -287,7 +290,8 @@ int tern_w_write_data(tern_ckpt_writer *w, tern_error *err)
         w->stored += bytes;
         w->rounds = k + 1;
         if (!any_more) {
-            rc = tern_w_agree(w, local_rc, err);
+            rc = local_rc;    /* agreed on by the caller's next exchange */
+            w->err_early = local_rc != 0;
             break;
         }
     }
@@ -295,7 +299,6 @@ int tern_w_write_data(tern_ckpt_writer *w, tern_error *err)
     free(stage);
     free(enc);
     free(crc_src);
-    free(all);
     free(pc.v);
     return rc;
 }

@@ -1,19 +1,21 @@
 /* The writer: begin, put*, commit (the two-phase protocol), abort.
  *
- * Commit phases, each closed by an agreement (tern_w_agree) so every rank
+ * Commit phases; none starts before every rank knows how the previous one
+ * went (an allgather that carries statuses, or tern_w_agree), so every rank
  * leaves with the same outcome and nobody waits for a rank that gave up:
- *   1 plan      segment/chunk counts and put_array calls are exchanged;
+ *   1 plan      one allgather: counts, put_array calls, host and node leader;
  *   2 layout    groups, tables, arrays and node records are created
  *               collectively; arrays and topology are written;
  *   3 data      chunk data in rounds (write_data.c);
- *   4 tables    each rank writes its segment table and chunk index, the
- *               totals become root attributes, the file is closed;
+ *   4 tables    each rank writes its segment table and chunk index; one
+ *               allgather brings statuses and totals; space is reserved;
+ *               the file is closed;
  *   5 durable   one rank per node fsyncs the file (that flushes every
  *               rank's pages on that node);
  *   6 commit    rank 0 renames .partial into place, syncs the directory,
- *               rewrites MANIFEST, prunes old checkpoints.
+ *               rewrites MANIFEST, prunes old checkpoints in the background.
  * A failure before 6 removes the .partial file; the previous checkpoint was
- * never touched.
+ * never touched. docs/storage.md tells the whole story.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,6 +35,21 @@
 #ifndef TERN_VERSION
 #define TERN_VERSION "0.0.0"
 #endif
+
+/* What every rank tells the others before anything is created: one
+ * allgather carries the plan (segment and chunk counts, put_array calls)
+ * and the node record (host name, node leader, size of its XML). */
+typedef struct plan_rec {
+    int32_t fail;
+    int32_t narrs;
+    uint64_t nsegs;
+    uint64_t nchunks;
+    uint64_t arr_hash;
+    int32_t leader;           /* rank of this rank's node leader */
+    int32_t pad;
+    uint64_t xml_len;         /* leaders only */
+    char host[256];
+} plan_rec;
 
 double tern_now(void)
 {
@@ -72,14 +89,39 @@ static int serial(const tern_ckpt_writer *w)
     return w->comm == MPI_COMM_NULL;
 }
 
+void tern_w_wait(MPI_Request *req)
+{
+    /* Ranks wait here while others write or one rank fsyncs. A blocking MPI
+     * call would spin at full speed and, with more ranks than cores (or
+     * next to the application's threads), steal the CPU from the ranks that
+     * still work; testing with short, growing sleeps costs at most ~0.5 ms. */
+    int done = 0;
+    long ns = 10000;
+    for (;;) {
+        MPI_Test(req, &done, MPI_STATUS_IGNORE);
+        if (done)
+            return;
+        struct timespec ts = {0, ns};
+        nanosleep(&ts, NULL);
+        if (ns < 500000)
+            ns += ns / 2;
+    }
+}
+
 int tern_w_agree(tern_ckpt_writer *w, int local_rc, tern_error *err)
 {
     if (serial(w))
         return local_rc ? -1 : 0;
-    int mine = local_rc ? w->rank : w->size, low;
-    MPI_Allreduce(&mine, &low, 1, MPI_INT, MPI_MIN, w->comm);
-    if (low == w->size)
+    /* The root cause wins: a failure flagged as early (a chunk write that
+     * filled the disk) beats what it caused on other ranks afterwards (their
+     * table writes on the full disk), then the lowest rank. */
+    int mine = !local_rc ? 2 * w->size : w->err_early ? w->rank : w->size + w->rank, key;
+    MPI_Request req;
+    MPI_Iallreduce(&mine, &key, 1, MPI_INT, MPI_MIN, w->comm, &req);
+    tern_w_wait(&req);
+    if (key == 2 * w->size)
         return 0;
+    int low = key % w->size;
     /* Everyone reports the lowest failing rank's reason, so the job's log
      * says the same thing whichever rank it comes from. */
     struct {
@@ -90,7 +132,8 @@ int tern_w_agree(tern_ckpt_writer *w, int local_rc, tern_error *err)
         m.code = err->code ? err->code : -1;
         memcpy(m.msg, err->msg, sizeof m.msg);
     }
-    MPI_Bcast(&m, sizeof m, MPI_BYTE, low, w->comm);
+    MPI_Ibcast(&m, sizeof m, MPI_BYTE, low, w->comm, &req);
+    tern_w_wait(&req);
     err->code = m.code;
     memcpy(err->msg, m.msg, sizeof err->msg);
     return -1;
@@ -123,6 +166,7 @@ static void free_writer(tern_ckpt_writer *w)
     free(w->segs);
     free(w->arrs);
     free(w->chunks);
+    free(w->scratch);
     free(w);
 }
 
@@ -134,15 +178,13 @@ static void free_writer(tern_ckpt_writer *w)
  * the doomed file frees its blocks) and only then is the file closed. */
 static void discard(tern_ckpt_writer *w)
 {
-    if (w->file >= 0) {
-        if (!serial(w))
-            MPI_Barrier(w->comm);        /* nobody is still writing */
-        if (w->rank == 0 && w->fd >= 0 && ftruncate(w->fd, 0) != 0) {
-            /* nothing better to do: the close below may then fail */
-        }
-        if (!serial(w))
-            MPI_Barrier(w->comm);
+    if (!serial(w))
+        MPI_Barrier(w->comm);            /* nobody is still writing */
+    if (w->rank == 0 && w->fd >= 0 && ftruncate(w->fd, 0) != 0) {
+        /* nothing better to do: the close below may then fail */
     }
+    if (!serial(w))
+        MPI_Barrier(w->comm);
     if (w->fd >= 0)
         close(w->fd);
     w->fd = -1;
@@ -209,12 +251,23 @@ static int tern_ckpt_begin_impl(MPI_Comm comm, const char *dir, uint64_t epoch,
         MPI_Comm_dup(comm, &w->comm);
         MPI_Comm_rank(w->comm, &w->rank);
         MPI_Comm_size(w->comm, &w->size);
+        /* The node: its size shares out the disk rate, its leader (lowest
+         * rank there) writes the topology and fsyncs for everyone. */
         MPI_Comm node;
         MPI_Comm_split_type(w->comm, MPI_COMM_TYPE_SHARED, w->rank, MPI_INFO_NULL, &node);
         MPI_Comm_size(node, &w->node_size);
+        MPI_Comm_rank(node, &w->node_rank);
+        w->node_leader = w->rank;
+        MPI_Bcast(&w->node_leader, 1, MPI_INT, 0, node);
         MPI_Comm_free(&node);
     }
-    if (!dir || !dir[0] || strlen(dir) > PATH_MAX - 64) {
+    /* Receive buffer of every allgather of this checkpoint, allocated now so
+     * that a rank short of memory fails where everybody agrees on it, not
+     * in the middle of a collective. */
+    w->scratch = malloc((size_t)w->size * sizeof(plan_rec));
+    if (!w->scratch) {
+        local = tern_error_set(err, ENOMEM, "rank %d: out of memory", w->rank);
+    } else if (!dir || !dir[0] || strlen(dir) > PATH_MAX - 64) {
         local = tern_error_set(err, EINVAL, "tern_ckpt_begin: bad directory name");
     } else {
         snprintf(w->dir, sizeof w->dir, "%s", dir);
@@ -257,12 +310,14 @@ static int tern_ckpt_begin_impl(MPI_Comm comm, const char *dir, uint64_t epoch,
     }
     if (tern_w_agree(w, local, err))
         return fail_out(w, err);
+    /* A rank that cannot open its descriptor fails the commit (agreed on in
+     * its first phase); no extra round trip here. */
     w->fd = open(w->partial, O_WRONLY | O_CLOEXEC);
-    if (w->fd < 0)
-        local = tern_error_set(err, errno, "%s: rank %d: open: %s", w->partial, w->rank,
-                               strerror(errno));
-    if (tern_w_agree(w, local, err))
-        return fail_out(w, err);
+    if (w->fd < 0) {
+        tern_error_set(&w->first_err, errno, "%s: rank %d: open: %s", w->partial, w->rank,
+                       strerror(errno));
+        w->poisoned = 1;
+    }
     *out = w;
     trace(w, "begin");
     return 0;
@@ -397,39 +452,62 @@ int tern_ckpt_set_attr(tern_ckpt_writer *w, const char *key, const char *value,
 
 /* ---- commit ------------------------------------------------------------ */
 
-/* Broadcast a malloc'ed blob from rank 0 (serial: as is). */
-static char *bcast_blob(tern_ckpt_writer *w, char *blob, uint64_t *len)
-{
-    if (serial(w))
-        return blob;
-    MPI_Bcast(len, 1, MPI_UINT64_T, 0, w->comm);
-    if (w->rank != 0) {
-        free(blob);
-        blob = malloc(*len + 1);
-    }
-    MPI_Bcast(blob, (int)*len, MPI_BYTE, 0, w->comm);
-    blob[*len] = '\0';
-    return blob;
-}
-
 /* Rank 0's root metadata, identical on every rank (attribute writes are
- * collective in parallel HDF5 and must carry the same values). */
+ * collective in parallel HDF5 and must carry the same values). One
+ * broadcast carries it all, user attributes included when they are small. */
+typedef struct root_meta {
+    char mpi[MPI_MAX_LIBRARY_VERSION_STRING];
+    char job[256];
+    int64_t created;
+    uint64_t blob_len;        /* user attributes as "k\0v\0k\0v\0" */
+    char blob[3072];          /* inline when blob_len fits */
+} root_meta;
+
 static int write_root_attrs(tern_ckpt_writer *w, int nnodes)
 {
-    char mpi[MPI_MAX_LIBRARY_VERSION_STRING] = "none (serial)";
-    int64_t created = (int64_t)time(NULL);
-    if (!serial(w)) {
-        int len = 0;
-        MPI_Get_library_version(mpi, &len);
-        mpi[len < (int)sizeof mpi ? len : (int)sizeof mpi - 1] = '\0';
-        /* Open MPI's string ends with a newline and can run on; keep line 1. */
-        char *nl = strchr(mpi, '\n');
-        if (nl)
-            *nl = '\0';
-        MPI_Bcast(mpi, sizeof mpi, MPI_CHAR, 0, w->comm);
-        MPI_Bcast(&created, 1, MPI_INT64_T, 0, w->comm);
-        MPI_Bcast(w->job, sizeof w->job, MPI_CHAR, 0, w->comm);
+    root_meta *rm = calloc(1, sizeof *rm);
+    if (!rm)
+        return -1;
+    char *blob = NULL;
+    if (w->rank == 0) {
+        snprintf(rm->mpi, sizeof rm->mpi, "none (serial)");
+        if (!serial(w)) {
+            int len = 0;
+            MPI_Get_library_version(rm->mpi, &len);
+            rm->mpi[len < (int)sizeof rm->mpi ? len : (int)sizeof rm->mpi - 1] = '\0';
+            /* Open MPI's string ends with a newline and can run on; keep line 1. */
+            char *nl = strchr(rm->mpi, '\n');
+            if (nl)
+                *nl = '\0';
+        }
+        snprintf(rm->job, sizeof rm->job, "%s", w->job);
+        rm->created = (int64_t)time(NULL);
+        for (int i = 0; i < w->nattrs; i++)
+            rm->blob_len += strlen(w->attrs[i].key) + strlen(w->attrs[i].value) + 2;
+        blob = malloc(rm->blob_len + 1);
+        char *p = blob;
+        for (int i = 0; blob && i < w->nattrs; i++) {
+            p = stpcpy(p, w->attrs[i].key) + 1;
+            p = stpcpy(p, w->attrs[i].value) + 1;
+        }
+        if (blob && rm->blob_len <= sizeof rm->blob)
+            memcpy(rm->blob, blob, rm->blob_len);
     }
+    if (!serial(w)) {
+        MPI_Bcast(rm, sizeof *rm, MPI_BYTE, 0, w->comm);
+        if (w->rank != 0)
+            blob = malloc(rm->blob_len + 1);
+        if (rm->blob_len <= sizeof rm->blob) {
+            if (blob)
+                memcpy(blob, rm->blob, rm->blob_len);
+        } else {
+            MPI_Bcast(blob, (int)rm->blob_len, MPI_BYTE, 0, w->comm);
+        }
+    }
+    uint64_t len = rm->blob_len;
+    if (blob)
+        blob[len] = '\0';
+    snprintf(w->job, sizeof w->job, "%s", rm->job);
     hid_t f = w->file;
     int rc = 0;
     rc |= tern_attr_put_i32(f, "tern_format_version", TERN_FORMAT_VERSION);
@@ -437,27 +515,14 @@ static int write_root_attrs(tern_ckpt_writer *w, int nnodes)
     rc |= tern_attr_put_str(f, "job", w->job);
     rc |= tern_attr_put_u64(f, "epoch", w->epoch);
     rc |= tern_attr_put_i32(f, "nranks", w->size);
-    rc |= tern_attr_put_i64(f, "created", created);
+    rc |= tern_attr_put_i64(f, "created", rm->created);
     rc |= tern_attr_put_str(f, "tern_version", TERN_VERSION);
-    rc |= tern_attr_put_str(f, "mpi_version", mpi);
+    rc |= tern_attr_put_str(f, "mpi_version", rm->mpi);
     rc |= tern_attr_put_u64(f, "chunk_bytes", w->opts.chunk_bytes);
     rc |= tern_attr_put_i32(f, "compress_level", w->opts.compress_level);
     rc |= tern_attr_put_i32(f, "nnodes", nnodes);
+    free(rm);
 
-    /* user attributes: rank 0's list as "k\0v\0k\0v\0" */
-    uint64_t len = 0;
-    char *blob = NULL;
-    if (w->rank == 0) {
-        for (int i = 0; i < w->nattrs; i++)
-            len += strlen(w->attrs[i].key) + strlen(w->attrs[i].value) + 2;
-        blob = malloc(len + 1);
-        char *p = blob;
-        for (int i = 0; blob && i < w->nattrs; i++) {
-            p = stpcpy(p, w->attrs[i].key) + 1;
-            p = stpcpy(p, w->attrs[i].value) + 1;
-        }
-    }
-    blob = bcast_blob(w, blob, &len);
     hid_t g = H5Gcreate2(f, "attrs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0 || !blob)
         rc = -1;
@@ -472,43 +537,18 @@ static int write_root_attrs(tern_ckpt_writer *w, int nnodes)
     return rc ? -1 : 0;
 }
 
-typedef struct host_rec {
-    int32_t leader;           /* world rank of this rank's node leader */
-    int32_t pad;
-    uint64_t xml_len;         /* leaders only */
-    char host[256];
-} host_rec;
-
 /* /nodes/NNNNNN: host, ranks, topology. Node leaders come from
  * MPI_Comm_split_type(SHARED); each leader writes its own XML. */
-static int write_nodes(tern_ckpt_writer *w, int *nnodes_out, tern_error *err)
+static int write_nodes(tern_ckpt_writer *w, const plan_rec *all, int *nnodes_out,
+                       tern_error *err)
 {
-    host_rec mine = {0};
-    tern_hostname(mine.host, sizeof mine.host);
-    int node_rank = 0;
-    if (serial(w)) {
-        mine.leader = 0;
-    } else {
-        MPI_Comm node;
-        MPI_Comm_split_type(w->comm, MPI_COMM_TYPE_SHARED, w->rank, MPI_INFO_NULL, &node);
-        MPI_Comm_rank(node, &node_rank);
-        mine.leader = w->rank;
-        MPI_Bcast(&mine.leader, 1, MPI_INT32_T, 0, node);
-        MPI_Comm_free(&node);
-    }
-    const char *xml = node_rank == 0 ? tern_topo_xml() : "";
-    mine.xml_len = strlen(xml);
-    host_rec *all = malloc((size_t)w->size * sizeof *all);
+    const char *xml = w->node_rank == 0 ? tern_topo_xml() : "";
     int *nodeof = malloc((size_t)w->size * sizeof *nodeof);
     int32_t *ranks = malloc((size_t)w->size * sizeof *ranks);
-    if (!all || !nodeof || !ranks) {
-        free(all), free(nodeof), free(ranks);
+    if (!nodeof || !ranks) {
+        free(nodeof), free(ranks);
         return tern_error_set(err, ENOMEM, "out of memory");
     }
-    if (serial(w))
-        all[0] = mine;
-    else
-        MPI_Allgather(&mine, sizeof mine, MPI_BYTE, all, sizeof mine, MPI_BYTE, w->comm);
     /* nodes in order of their leaders' ranks */
     int nn = 0;
     for (int r = 0; r < w->size; r++)
@@ -552,7 +592,7 @@ static int write_nodes(tern_ckpt_writer *w, int *nnodes_out, tern_error *err)
     }
     if (g >= 0)
         H5Gclose(g);
-    free(all), free(nodeof), free(ranks);
+    free(nodeof), free(ranks);
     *nnodes_out = nn;
     if (rc) {
         char h5[256];
@@ -561,14 +601,6 @@ static int write_nodes(tern_ckpt_writer *w, int *nnodes_out, tern_error *err)
     }
     return 0;
 }
-
-typedef struct plan_rec {
-    int32_t fail;
-    int32_t narrs;
-    uint64_t nsegs;
-    uint64_t nchunks;
-    uint64_t arr_hash;
-} plan_rec;
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
@@ -706,28 +738,37 @@ static int plan_and_layout(tern_ckpt_writer *w, hid_t *my_segs, hid_t *my_chunks
     if (!w->chunks && !local)
         local = tern_error_set(err, ENOMEM, "rank %d: out of memory for %" PRIu64 " chunks",
                                w->rank, nch);
-    plan_rec mine = {local != 0, w->narrs, (uint64_t)w->nsegs, nch, 1469598103934665603ull};
+    plan_rec mine;
+    memset(&mine, 0, sizeof mine);
+    mine.fail = local != 0;
+    mine.narrs = w->narrs;
+    mine.nsegs = (uint64_t)w->nsegs;
+    mine.nchunks = nch;
+    mine.arr_hash = 1469598103934665603ull;
+    mine.leader = w->node_leader;
+    mine.xml_len = w->node_rank == 0 ? strlen(tern_topo_xml()) : 0;
+    tern_hostname(mine.host, sizeof mine.host);
     for (int i = 0; i < w->narrs; i++) {
         mine.arr_hash = fnv(mine.arr_hash, w->arrs[i].name, strlen(w->arrs[i].name) + 1);
         mine.arr_hash = fnv(mine.arr_hash, &w->arrs[i].elem, sizeof w->arrs[i].elem);
     }
-    plan_rec *all = malloc((size_t)w->size * sizeof *all);
-    if (!all)
-        return tern_error_set(err, ENOMEM, "out of memory");
+    plan_rec *all = w->scratch;
     if (serial(w))
         all[0] = mine;
     else
         MPI_Allgather(&mine, sizeof mine, MPI_BYTE, all, sizeof mine, MPI_BYTE, w->comm);
-    int rc = tern_w_agree(w, local, err);
+    int rc = 0, any_fail = 0;
+    for (int r = 0; r < w->size; r++)
+        any_fail |= all[r].fail;
+    if (any_fail)   /* everyone saw it: fetch the message */
+        rc = tern_w_agree(w, local, err);
     for (int r = 1; r < w->size && !rc; r++)
         if (all[r].narrs != all[0].narrs || all[r].arr_hash != all[0].arr_hash)
             rc = tern_error_set(err, EINVAL, "%s: tern_ckpt_put_array calls differ between "
                                 "rank 0 and rank %d (same names, element sizes and order "
                                 "are required)", w->partial, r);
-    if (rc) {
-        free(all);
+    if (rc)
         return -1;
-    }
     /* array counts of every rank */
     uint64_t *counts = NULL;
     if (w->narrs) {
@@ -742,19 +783,9 @@ static int plan_and_layout(tern_ckpt_writer *w, hid_t *my_segs, hid_t *my_chunks
         free(my);
     }
     int nnodes = 0;
-    local = write_root_attrs(w, 0) ? tern_error_set(err, EIO, "%s: writing root attributes",
-                                                    w->partial) : 0;
-    if (!local)
-        local = write_nodes(w, &nnodes, err);
-    if (!local) {
-        /* nnodes is known only now; attributes can be rewritten collectively */
-        hid_t a = H5Aopen(w->file, "nnodes", H5P_DEFAULT);
-        int32_t v = nnodes;
-        if (a < 0 || H5Awrite(a, H5T_NATIVE_INT32, &v) < 0)
-            local = tern_error_set(err, EIO, "%s: writing nnodes", w->partial);
-        if (a >= 0)
-            H5Aclose(a);
-    }
+    local = write_nodes(w, all, &nnodes, err);
+    if (!local && write_root_attrs(w, nnodes))
+        local = tern_error_set(err, EIO, "%s: writing root attributes", w->partial);
     if (!local) {
         hid_t g = H5Gcreate2(w->file, "ranks", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         if (g < 0)
@@ -793,7 +824,6 @@ static int plan_and_layout(tern_ckpt_writer *w, hid_t *my_segs, hid_t *my_chunks
     if (!local)
         local = write_arrays(w, counts, err);
     free(counts);
-    free(all);
     return tern_w_agree(w, local, err);
 }
 
@@ -814,16 +844,18 @@ static int tern_ckpt_commit_impl(tern_ckpt_writer *w, tern_ckpt_stats *stats, te
         return fail_out(w, err);
     }
     trace(w, "layout");
-    if (tern_w_write_data(w, err)) {
+    /* write_data agrees on failures it sees in a round; a failure in the
+     * last round is only local so far and travels in the exchange below */
+    int local = tern_w_write_data(w, err);
+    if (w->agreed_fail) {
         H5Dclose(dsegs);
         H5Dclose(dchunks);
         return fail_out(w, err);
     }
     trace(w, "data");
     /* phase 4: tables and totals */
-    int local = 0;
     seg_rec *sr = calloc(w->nsegs ? w->nsegs : 1, sizeof *sr);
-    uint64_t logical = 0;
+    uint64_t logical = 0, arr_bytes = 0;
     for (int i = 0; sr && i < w->nsegs; i++) {
         snprintf(sr[i].name, sizeof sr[i].name, "%s", w->segs[i].name);
         sr[i].size = w->segs[i].len;
@@ -833,9 +865,10 @@ static int tern_ckpt_commit_impl(tern_ckpt_writer *w, tern_ckpt_stats *stats, te
         logical += w->segs[i].len;
     }
     for (int i = 0; i < w->narrs; i++)
-        logical += w->arrs[i].count * w->arrs[i].elem;
-    if (!sr || write_rows(dsegs, tern_h5_seg_type(), 0, w->nsegs, sr) ||
-        write_rows(dchunks, tern_h5_chunk_type(), 0, w->nchunks, w->chunks)) {
+        arr_bytes += w->arrs[i].count * w->arrs[i].elem;
+    logical += arr_bytes;
+    if (!local && (!sr || write_rows(dsegs, tern_h5_seg_type(), 0, w->nsegs, sr) ||
+                   write_rows(dchunks, tern_h5_chunk_type(), 0, w->nchunks, w->chunks))) {
         char h5[256];
         tern_h5_last_error(h5, sizeof h5);
         local = tern_error_set(err, EIO, "%s: rank %d: writing segment table: %s",
@@ -844,35 +877,51 @@ static int tern_ckpt_commit_impl(tern_ckpt_writer *w, tern_ckpt_stats *stats, te
     free(sr);
     H5Dclose(dsegs);
     H5Dclose(dchunks);
-    uint64_t arr_bytes = 0;
-    for (int i = 0; i < w->narrs; i++)
-        arr_bytes += w->arrs[i].count * w->arrs[i].elem;
-    uint64_t tot[3] = {logical, w->stored + arr_bytes, w->zero}, sum[3];
-    if (serial(w))
-        memcpy(sum, tot, sizeof sum);
-    else
-        MPI_Allreduce(tot, sum, 3, MPI_UINT64_T, MPI_SUM, w->comm);
+    /* One exchange carries every rank's status, totals and end of data. */
+    typedef struct {
+        uint64_t fail, logical, stored, zero, max_end;
+    } tot_rec;
+    tot_rec mine = {local != 0, logical, w->stored + arr_bytes, w->zero, w->max_end};
+    tot_rec *all = w->scratch;
+    if (serial(w)) {
+        all[0] = mine;
+    } else {
+        MPI_Request req;
+        MPI_Iallgather(&mine, sizeof mine, MPI_BYTE, all, sizeof mine, MPI_BYTE, w->comm, &req);
+        tern_w_wait(&req);
+    }
+    uint64_t sum[3] = {0, 0, 0}, fsize = 0, any_fail = 0;
+    for (int r = 0; r < w->size; r++) {
+        any_fail |= all[r].fail;
+        sum[0] += all[r].logical;
+        sum[1] += all[r].stored;
+        sum[2] += all[r].zero;
+        if (all[r].max_end > fsize)
+            fsize = all[r].max_end;
+    }
+    if (any_fail) {
+        tern_w_agree(w, local, err);
+        return fail_out(w, err);
+    }
     if (tern_attr_put_u64(w->file, "logical_bytes", sum[0]) ||
         tern_attr_put_u64(w->file, "stored_bytes", sum[1]) ||
         tern_attr_put_u64(w->file, "zero_bytes", sum[2]))
-        local = local ? local : tern_error_set(err, EIO, "%s: writing totals", w->partial);
+        local = tern_error_set(err, EIO, "%s: writing totals", w->partial);
     /* Reserve every block HDF5 will write when it closes the file, so that a
      * full disk shows up here, where all ranks agree on it, and not inside
-     * the collective metadata flush (see discard). */
-    /* HDF5 1.10 does not tell the end of allocated space through the MPI-IO
-     * driver (H5Fget_eoa wants a SWMR driver), but the data datasets are
-     * allocated last: reserve up to the end of the last one plus room for
-     * the metadata allocated after it. */
-    uint64_t fsize = w->max_end;
-    if (!serial(w))
-        MPI_Allreduce(&w->max_end, &fsize, 1, MPI_UINT64_T, MPI_MAX, w->comm);
+     * the collective metadata flush (see discard). HDF5 1.10 does not tell
+     * the end of allocated space through the MPI-IO driver (H5Fget_eoa wants
+     * a SWMR driver), but the data datasets are allocated last: reserve up
+     * to the end of the last one plus room for metadata allocated after it. */
     struct stat fst;
     if (fstat(w->fd, &fst) == 0 && (uint64_t)fst.st_size > fsize)
         fsize = (uint64_t)fst.st_size;
     fsize += 1u << 20;
     if (!local && w->rank == 0) {
-        int e = posix_fallocate(w->fd, 0, (off_t)fsize);
-        if (e && e != EOPNOTSUPP && e != EINVAL)
+        /* fallocate(2), not posix_fallocate: where the file system cannot
+         * reserve, glibc's emulation touches every block; skip instead. */
+        int e = fallocate(w->fd, 0, 0, (off_t)fsize) == 0 ? 0 : errno;
+        if (e && e != EOPNOTSUPP && e != EINVAL && e != ENOSYS)
             local = tern_error_set(err, e, "%s: reserving %llu bytes: %s", w->partial,
                                    (unsigned long long)fsize, strerror(e));
     }
@@ -888,38 +937,38 @@ static int tern_ckpt_commit_impl(tern_ckpt_writer *w, tern_ckpt_stats *stats, te
         local = tern_error_set(err, EIO, "%s: closing: %s", w->partial, h5);
     }
     w->file = -1;
-    if (tern_w_agree(w, local, err))
-        return fail_out(w, err);
     trace(w, "close");
-    /* phase 5: durable. One fsync per node flushes every rank's pages there. */
-    int node_rank = 0;
-    if (!serial(w)) {
-        MPI_Comm node;
-        MPI_Comm_split_type(w->comm, MPI_COMM_TYPE_SHARED, w->rank, MPI_INFO_NULL, &node);
-        MPI_Comm_rank(node, &node_rank);
-        MPI_Comm_free(&node);
-    }
-    if (node_rank == 0)
+    /* phase 5: durable. One fsync per node flushes every rank's pages there;
+     * one agreement covers the close and the fsync. */
+    if (!local && w->node_rank == 0)
         local = tern_fsync_path(w->partial, err);
     if (tern_w_agree(w, local, err))
         return fail_out(w, err);
     trace(w, "fsync");
-    /* phase 6: commit point */
+    /* phase 6: commit point (rank 0), then one exchange gives everyone the
+     * outcome and the slowest rank's time. */
     if (w->rank == 0)
         local = tern_dir_commit(w->dir, w->epoch, w->opts.keep, err);
-    if (tern_w_agree(w, local, err))
+    double fin[2] = {local ? 1.0 : 0.0, tern_now() - w->t0}, maxfin[2] = {fin[0], fin[1]};
+    if (!serial(w)) {
+        MPI_Request req;
+        MPI_Iallreduce(fin, maxfin, 2, MPI_DOUBLE, MPI_MAX, w->comm, &req);
+        tern_w_wait(&req);
+        if (maxfin[0] > 0) {
+            MPI_Ibcast(err, sizeof *err, MPI_BYTE, 0, w->comm, &req);
+            tern_w_wait(&req);
+        }
+    }
+    if (maxfin[0] > 0)
         return fail_out(w, err);
     trace(w, "commit");
-    double secs = tern_now() - w->t0, maxs = secs;
-    if (!serial(w))
-        MPI_Allreduce(&secs, &maxs, 1, MPI_DOUBLE, MPI_MAX, w->comm);
     if (stats) {
         memset(stats, 0, sizeof *stats);
         stats->epoch = w->epoch;
         stats->logical_bytes = sum[0];
         stats->stored_bytes = sum[1];
         stats->zero_bytes = sum[2];
-        stats->seconds = maxs;
+        stats->seconds = maxfin[1];
         stats->ratio = sum[1] ? (double)sum[0] / (double)sum[1] : 1.0;
         tern_store_path(w->dir, w->epoch, stats->path, sizeof stats->path);
     }

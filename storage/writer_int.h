@@ -34,6 +34,8 @@ struct tern_ckpt_writer {
     MPI_Comm comm;            /* private dup, or MPI_COMM_NULL (serial) */
     int rank, size;
     int node_size;            /* ranks sharing this node (and its disk) */
+    int node_rank;            /* rank within the node; 0 = node leader */
+    int node_leader;          /* rank (in comm) of this node's leader */
     char dir[PATH_MAX];
     char partial[PATH_MAX];
     uint64_t epoch;
@@ -56,11 +58,17 @@ struct tern_ckpt_writer {
     uint64_t stored, zero;
     unsigned rounds;
     uint64_t max_end;         /* end of this rank's last data.K in the file */
+    int err_early;            /* this rank's failure is a root cause (data write) */
+    int agreed_fail;          /* write_data: all ranks already agreed on a failure */
+    void *scratch;            /* receive buffer for allgathers (size * largest record) */
 };
 
 /* Every rank's outcome of a phase becomes everyone's: returns 0 when all
  * succeeded, else -1 with err holding the lowest failing rank's message. */
 int tern_w_agree(tern_ckpt_writer *w, int local_rc, tern_error *err);
+
+/* Completes a nonblocking collective without spinning on the CPU. */
+void tern_w_wait(MPI_Request *req);
 
 /* Encodes and writes every segment's chunks in rounds (collective). */
 int tern_w_write_data(tern_ckpt_writer *w, tern_error *err);

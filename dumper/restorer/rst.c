@@ -21,6 +21,7 @@
 #define NR_munmap 11
 #define NR_rt_sigreturn 15
 #define NR_pread64 17
+#define NR_sched_yield 24
 #define NR_mremap 25
 #define NR_setitimer 38
 #define NR_getpid 39
@@ -308,8 +309,9 @@ void rst_main(struct rst_args *a)
 
     /* 1. tern's glibc registered rseq on its TLS, which is about to vanish:
      * the kernel would fault writing cpu ids there. */
-    if (a->own_rseq_len)
-        sc4(NR_rseq, a->own_rseq_ptr, a->own_rseq_len, RSEQ_FLAG_UNREGISTER, a->own_rseq_sig);
+    if (a->own_rseq_len &&
+        (r = sc4(NR_rseq, a->own_rseq_ptr, a->own_rseq_len, RSEQ_FLAG_UNREGISTER, a->own_rseq_sig)))
+        die(a, "unregistering tern's rseq area", a->own_rseq_ptr, r);
     sc2(NR_set_robust_list, 0, 24);
 
     /* 2. Park the vdso pieces inside our reservation, drop everything else. */
@@ -387,6 +389,9 @@ void rst_main(struct rst_args *a)
     for (int i = 0; i < t0->npending; i++)
         sc4(NR_rt_tgsigqueueinfo, pid, t0->new_tid, *(int32_t *)t0->pending[i], t0->pending[i]);
 
+    /* the other threads may still need errfd to report a failure */
+    while (__atomic_load_n(&a->threads_started, __ATOMIC_SEQ_CST) < (int32_t)a->nthreads - 1)
+        sc0(NR_sched_yield);
     sc1(NR_close, a->memfd);
     for (int i = 0; i < a->nclose; i++)
         sc1(NR_close, a->close_fds[i]);

@@ -43,12 +43,13 @@ restore_must_fail() { # IMAGE PATTERN
   one_line err.restore.txt "$2"
 }
 
-refuse() { # WHAT PATTERN
+refuse() { # WHAT PATTERN [stop]
   cp "$REFUSE" prog
   "$TERN" exec -- ./prog "$1" > out.txt 2>/dev/null < /dev/null &
   local pid=$!
   PIDS="$PIDS $pid"
   for i in $(seq 50); do grep -q ready out.txt 2>/dev/null && break; sleep 0.05; done
+  if [ -n "${3:-}" ]; then kill -STOP "$pid"; sleep 0.1; fi
   "$TERN" dump "$pid" -o img.h5 2> err.dump.txt && fail "dump of a '$1' process succeeded"
   one_line err.dump.txt "$2"
   [ -e img.h5 ] && fail "an image was written"
@@ -76,6 +77,9 @@ case $CASE in
   refuse.child)   refuse child "child process" ;;
   refuse.socket)  refuse socket "socket" ;;
   refuse.sysv)    refuse sysv "SysV" ;;
+  refuse.pipe)    refuse pipe "pipe" ;;
+  refuse.eventfd) refuse eventfd "eventfd" ;;
+  refuse.stopped) refuse plain "stopped by a signal" stop ;;
   refuse.shmdel)  refuse shmdel "shared mapping" ;;
   refuse.ptraced)
     cp "$COUNTER" prog

@@ -41,7 +41,7 @@ int main(int argc, char **argv)
         return 1;
     }
     buf b = {malloc(s.h.data_bytes + 1)};
-    if (s.h.data_bytes && dmp_image_pages(c, 0, "dumper", sink, &b, &err)) {
+    if (s.h.data_bytes && dmp_image_pages(c, 0, "dumper", &s, sink, &b, &err)) {
         fprintf(stderr, "dmp_image_edit: %s\n", err.msg);
         return 1;
     }

@@ -19,6 +19,10 @@ shift 5
 PROG=$1
 shift
 EXTRA_CMP=${TERN_TEST_COMPARE:-}
+# TERN_TEST_DUMP_OPTS: extra `tern dump` options; TERN_TEST_IMAGE_DIR=1: dump
+# into one image directory (epochs 1, 2) instead of files
+read -r -a DOPTS <<< "${TERN_TEST_DUMP_OPTS:-}"
+IMG1=img.h5 IMG2=img2.h5
 
 # nothing but stdio may leak into the program: inherited fds would be
 # refused (pipes) or restored pointlessly
@@ -29,8 +33,15 @@ done
 W=$(mktemp -d /tmp/tern-dumper-test.XXXXXX)
 chmod 777 "$W"
 cp "$PROG" "$W/prog"
-chmod 755 "$W/prog"
+# tern too: the build tree need not be readable by nobody
+cp "$TERN" "$W/tern"
+chmod 755 "$W/prog" "$W/tern"
+TERN=$W/tern
 cd "$W" || exit 1
+if [ -n "${TERN_TEST_IMAGE_DIR:-}" ]; then
+  mkdir images && chmod 777 images
+  IMG1=images IMG2=images
+fi
 PIDS=""
 trap 'for p in $PIDS; do kill -9 $p 2>/dev/null; done; rm -rf "$W"' EXIT
 
@@ -63,14 +74,14 @@ PIDS="$PIDS $pid"
 d=$(rdelay)
 sleep "$d"
 case $KIND in
-  kill|twice) "${AS[@]}" "$TERN" dump "$pid" -o img.h5 2> err.dump.txt || fail "dump after ${d}s failed"
+  kill|twice) "${AS[@]}" "$TERN" dump "$pid" -o $IMG1 "${DOPTS[@]}" 2> err.dump.txt || fail "dump after ${d}s failed"
               kill -9 "$pid" ;;
-  *)          "${AS[@]}" "$TERN" dump "$pid" -o img.h5 --stop 2> err.dump.txt || fail "dump after ${d}s failed" ;;
+  *)          "${AS[@]}" "$TERN" dump "$pid" -o $IMG1 --stop "${DOPTS[@]}" 2> err.dump.txt || fail "dump after ${d}s failed" ;;
 esac
 wait "$pid" 2>/dev/null
 echo "dumped after ${d}s: $(cat err.dump.txt)"
 if [ -n "${TERN_TEST_MAX_IMAGE:-}" ]; then
-  size=$(stat -c %s img.h5)
+  size=$(stat -c %s $IMG1)
   [ "$size" -le "$TERN_TEST_MAX_IMAGE" ] || fail "image is $size bytes, more than $TERN_TEST_MAX_IMAGE"
   echo "image: $size bytes (limit $TERN_TEST_MAX_IMAGE)"
 fi
@@ -79,20 +90,20 @@ restore_fg() { "${AS[@]}" "$TERN" restore "$1" 2> err.restore.txt < /dev/null ||
 
 case $KIND in
   redump)
-    "${AS[@]}" "$TERN" restore img.h5 2> err.restore.txt < /dev/null &
+    "${AS[@]}" "$TERN" restore $IMG1 2> err.restore.txt < /dev/null &
     rpid=$!
     PIDS="$PIDS $rpid"
     d=$(rdelay)
     sleep "$d"
-    "${AS[@]}" "$TERN" dump "$rpid" -o img2.h5 --stop 2> err.dump2.txt || fail "second dump after ${d}s failed"
+    "${AS[@]}" "$TERN" dump "$rpid" -o $IMG2 --stop "${DOPTS[@]}" 2> err.dump2.txt || fail "second dump after ${d}s failed"
     wait "$rpid" 2>/dev/null
     echo "dumped the restored process after ${d}s: $(cat err.dump2.txt)"
-    restore_fg img2.h5 ;;
+    restore_fg $IMG2 ;;
   twice)
-    restore_fg img.h5
+    restore_fg $IMG1
     cmp -s out.txt ref/out.txt || fail "first restore: output differs"
-    restore_fg img.h5 ;;
-  *) restore_fg img.h5 ;;
+    restore_fg $IMG1 ;;
+  *) restore_fg $IMG1 ;;
 esac
 
 cmp out.txt ref/out.txt || { diff ref/out.txt out.txt | head -20; fail "output differs from the reference"; }

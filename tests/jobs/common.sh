@@ -6,7 +6,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 SKIP=77
 T0=$(date +%s.%N)
-say() { printf '[%6.2f] %s\n' "$(echo "$(date +%s.%N) - $T0" | bc)" "$*"; }
+say() { printf '[%6.2f] %s\n' "$(awk -v a="$(date +%s.%N)" -v b="$T0" 'BEGIN{print a-b}')" "$*"; }
 fail() { say "FAILED: $*"; exit 1; }
 skip() { say "SKIPPED: $*"; exit $SKIP; }
 need() { # VAR...: skip when the build did not provide them

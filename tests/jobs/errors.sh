@@ -38,6 +38,8 @@ e "tern checkpoint: $W/live: no answer from the job in 1 s (is libtern.so loaded
   "$TERN" checkpoint --timeout 1 live
 ls live/request.* >/dev/null 2>&1 && { say "a timed-out request was left behind"; bad=$((bad + 1)); }
 e "tern migrate: host nosuch is not used by the job (it runs on $H)" 2 "$TERN" migrate --off nosuch live
+e "tern migrate: cannot move the job off all its hosts: give other hosts with --hostfile" 2 \
+  "$TERN" migrate --off "$H" live
 e "tern run: $W/live: a job is running there (mpirun pid $sleeper); use another --dir or --job" 2 \
   "$TERN" run --dir live -- -np 1 true
 
@@ -77,6 +79,12 @@ e "tern run: libtern.so not found (TERN_LIB=/nonexistent/libtern.so does not exi
   env TERN_LIB=/nonexistent/libtern.so "$TERN" run --dir fresh -- -np 1 true
 e "tern run: $W/two holds checkpoints of an earlier run: 'tern restart' resumes it, --fresh deletes them" 2 \
   "$TERN" run --dir two -- -np 1 true
+# tern run returns the job's exit status
+"$TERN" run --quiet --no-preload --dir status -- -np 1 sh -c 'exit 3' 2>/dev/null
+st=$?
+if [ $st = 3 ]; then say "ok: tern run returned the job's status 3"; else say "tern run returned $st, not 3"; bad=$((bad + 1)); fi
+grep -qx 'arg=sh' status/job && grep -qx 'arg=exit 3' status/job && grep -qx 'nranks=1' status/job ||
+  { say "unexpected job file:"; cat status/job; bad=$((bad + 1)); }
 for v in run checkpoint restart migrate; do
   "$TERN" $v --help | grep -q "^usage: tern $v" || { say "tern $v --help"; bad=$((bad + 1)); }
 done

@@ -14,7 +14,7 @@ W=$TJ_WORK/run
 mkdir -p "$W" && cd "$W" || fail "no work dir"
 P=$TJ_PREFIX
 MPI=(--oversubscribe "${TJ_MCA[@]}" --host ${P}n1:2,${P}n2:2,${P}n3:2 -np 6)
-ARGS=(--iters 150 --size 512)
+ARGS=(--iters ${TJ_ITERS:-150} --size ${TJ_SIZE:-512})
 head() { netns_exec ${P}head "$@"; }
 
 say "reference: 6 ranks on ${P}n1..3, uninterrupted"

@@ -33,6 +33,8 @@ slurm_up() {
   cpus=$(nproc)
   port1=$(_free_port $((16800 + RANDOM % 400)))
   port2=$(_free_port $((port1 + 1)))
+  trap slurm_down EXIT
+  trap 'exit 130' INT TERM
   mkdir -p "$TS_WORK"/{state,spool,munge}
   chmod 700 "$TS_WORK/munge"
   dd if=/dev/urandom of="$TS_WORK/munge/munge.key" bs=1024 count=1 status=none
@@ -78,8 +80,6 @@ NodeName=$host CPUs=$cpus State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 CONF
   export SLURM_CONF=$TS_WORK/slurm.conf
-  trap slurm_down EXIT
-  trap 'exit 130' INT TERM
   slurmctld -i -f "$SLURM_CONF" || { echo "SKIPPED: slurmctld does not start"; return 77; }
   slurmd -f "$SLURM_CONF" || { echo "SKIPPED: slurmd does not start"; return 77; }
   local i

@@ -9,8 +9,9 @@
  *  - net[i*N+j] is the application traffic from i to j: a FIFO, because MPI
  *    does not let messages between one pair (same communicator and tag)
  *    overtake each other. Putting a message in it is posting the send.
- *  - Counters, per ordered pair: sent[] is counted when the send is posted,
- *    recvd[] when the receive completes (at the receiver).
+ *  - Counters, per ordered pair, local to each rank: sent_x is counted when
+ *    the send is posted, recvd_x when the receive completes (at the
+ *    receiver).
  *  - Intent. The trigger reaches rank 0 at any point of its application
  *    loop (a nondeterministic choice there stands for the trigger's arrival);
  *    rank 0 tells ranks 1 and 2 on a private control channel, which they
@@ -25,7 +26,9 @@
  *  - Commit: the coordinator commits only if all N reports are OK;
  *    otherwise the checkpoint is discarded and the job goes on.
  *  - Resume or restart: the drained messages are handed to the application,
- *    each once, without counting them again. (A restart from the committed
+ *    each once, without counting them again. After the cut rank 0 sends
+ *    rank 1 one more message; rank 1's receives from rank 0 take the drained
+ *    messages first, so the pair's order holds across the cut. (A restart from the committed
  *    checkpoint and a continuation look the same to this accounting: the
  *    application state at the cut holds what was received before the cut.)
  *
@@ -33,21 +36,26 @@
  *  - assertion (Check process): every message that was sent was delivered to
  *    the application exactly once (received before the cut, or drained and
  *    redelivered; a message left in the network at the cut would be lost at
- *    a restart, since MPI's own state is not saved), none that was not sent was delivered, and recvd == sent
- *    for every pair (nothing counted twice);
+ *    a restart, since MPI's own state is not saved), and the receive counter
+ *    equals the send counter for every pair (nothing counted twice);
  *  - LTL `commit_safe`: [] (committed -> every rank wrote OK), and never both
  *    committed and aborted;
+ *  - assertion: rank 0's post-cut message reaches rank 1's application only
+ *    after all of rank 0's pre-cut messages to rank 1;
  *  - no invalid end states (no deadlock): spin's default check.
  *
  * Broken variants, to show the model can fail:
  *  -DBUG_MARKER  instead of counts, each sender sends a marker on a separate
- *                tag (channel mk) when it reaches the cut, and the receiver
+ *                tag (the ctl channel) when it reaches the cut, and the receiver
  *                drains until it has received the marker. MPI orders messages
  *                only per matching receive, so the marker's receive can
  *                complete while application messages are still unreceived:
  *                a message is lost.
  *  -DBUG_COMMIT  the coordinator commits once it has all N reports without
  *                looking at whether each said OK.
+ *  -DBUG_NEW_FIRST  after the cut, rank 1's receive from rank 0 may take a
+ *                new message from the network before the drained ones: the
+ *                pair's FIFO order breaks across the cut (assertion).
  *  -DBUG_NO_INTENT  rank 0 does not tell rank 2 that a checkpoint is wanted:
  *                the others wait for rank 2's counts for ever (a deadlock,
  *                found as an invalid end state).
@@ -56,8 +64,8 @@
  * assert that a commit (an abort) with drained messages never happens; spin
  * must refute them, which shows that the checks above are not vacuous.
  *
- * Bounds: N = 3 ranks, K = 1 message from each rank to each peer, so 6
- * messages, about 560 000 states (-DMODEL_K=2, two per pair so that FIFO
+ * Bounds: N = 3 ranks, K = 1 message from each rank to each peer before the
+ * cut (6 messages) and one after it, about a million states (-DMODEL_K=2, two per pair so that FIFO
  * order matters too, is over 29 million states and does not finish in 3 GB).
  */
 
@@ -69,6 +77,7 @@
 #define M (2 * K)       /* messages each rank may send */
 #define NMSG (N * M)
 #define P(i, j) ((i) * N + (j))
+#define NEWID NMSG      /* the message rank 0 sends rank 1 after the cut */
 
 chan net[N * N] = [M] of { byte };      /* application messages i -> j */
 chan ctl[N * N] = [1] of { byte };      /* counter exchange i -> j (or marker) */
@@ -113,7 +122,7 @@ inline complete_recv(in, cnt_recvd) {
 }
 
 /* drain what the peer sent me before its cut */
-inline drain_from(in, cin, cnt_recvd) {
+inline drain_from(in, cin, cnt_recvd, dbuf) {
 #ifdef BUG_MARKER
     /* until the marker (a separate tag) has been received */
     do
@@ -154,8 +163,9 @@ inline publish(k, cnt_recvd) {
 proctype Rank(byte me; chan to_a, to_b, from_a, from_b, cto_a, cto_b, cfrom_a, cfrom_b) {
     xs to_a, to_b, cto_a, cto_b;
     xr from_a, from_b, cfrom_a, cfrom_b;
-    chan dbuf = [NMSG] of { byte }; /* drained messages held by this rank */
-    byte got[NMSG];                 /* times each message reached the application */
+    chan dbuf_a = [M] of { byte };  /* drained messages from peer a */
+    chan dbuf_b = [M] of { byte };  /* drained messages from peer b */
+    byte got[NMSG + 1];             /* times each message reached the application */
     byte id, cnt, a, b, i, n, ndr;
     byte sent_a, sent_b, recvd_a, recvd_b;  /* tern's counters, per peer */
     bit ok, d;
@@ -187,8 +197,8 @@ proctype Rank(byte me; chan to_a, to_b, from_a, from_b, cto_a, cto_b, cfrom_a, c
         cto_a!sent_a;
         cto_b!sent_b
     };
-    drain_from(from_a, cfrom_a, recvd_a);
-    drain_from(from_b, cfrom_b, recvd_b);
+    drain_from(from_a, cfrom_a, recvd_a, dbuf_a);
+    drain_from(from_b, cfrom_b, recvd_b, dbuf_b);
 
     /* write this rank's part; the write may fail */
     atomic {
@@ -205,12 +215,49 @@ proctype Rank(byte me; chan to_a, to_b, from_a, from_b, cto_a, cto_b, cfrom_a, c
     atomic {
         decision[me]?d;
         do
-        :: dbuf?id -> got[id]++; id = 0
-        :: empty(dbuf) -> break
+        :: dbuf_a?id -> got[id]++; id = 0
+        :: empty(dbuf_a) -> break
         od;
+        if
+        :: me != 1 ->
+            do
+            :: dbuf_b?id -> got[id]++; id = 0
+            :: empty(dbuf_b) -> break
+            od
+        :: else -> skip
+        fi;
         publish(a, recvd_a);
+        drained = drained + ndr
+    };
+    /* After the cut, rank 0 sends rank 1 one more message; rank 1's
+     * application receives from rank 0 until it has it. Its receives must
+     * be served from the drained messages first, so that the pair's FIFO
+     * order holds across the cut. */
+    if
+    :: me == 0 -> to_a!NEWID
+    :: me == 1 ->
+        do
+        :: atomic { dbuf_b?id -> got[id]++; id = 0 }
+#ifdef BUG_NEW_FIRST
+        :: atomic { from_b?id -> recvd_b++;
+#else
+        :: atomic { empty(dbuf_b) -> from_b?id; recvd_b++;
+#endif
+               /* all of 0's pre-cut messages to me (ids 0 .. K-1) came first */
+               n = 0;
+               for (i : 0 .. K - 1) { n = n + got[i] }
+               assert(id != NEWID || n == truth[P(0, 1)]);
+               got[id]++; id = 0; i = 0; n = 0; break }
+        od;
+        assert(got[NEWID] == 1)
+    :: else -> skip
+    fi;
+    atomic {
+        if
+        :: me == 1 -> recvd_b--   /* the post-cut message is not pre-cut traffic */
+        :: else -> skip
+        fi;
         publish(b, recvd_b);
-        drained = drained + ndr;
         ndone++
     }
 }

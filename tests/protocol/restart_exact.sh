@@ -9,6 +9,10 @@
 #            interval  TERN_INTERVAL=0.25, wait for NTRIG commits
 #            request   the app's own --ckpt-at (pass it in APP ARGS), NTRIG=1
 #            file      NTRIG request files (docs/runtime.md) at random moments
+#            continue  TERN_INTERVAL=0.1 and no kill: at least NTRIG commits and
+#                      the reference answer from the same run
+#            stop      one checkpoint-and-stop request file; the job must stop by
+#                      itself with status 0 (no kill)
 # After the NTRIG-th commit every rank is killed with SIGKILL; the restart
 # (TERN_RESTART=<job dir>, i.e. its latest checkpoint) must print RESUMED and
 # the reference RESULT.
@@ -21,7 +25,9 @@ app=$1
 shift
 MPIEXEC=${TERN_MPIEXEC:-mpirun}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-RANDOM=${SEED:-$$}
+seed=${SEED:-$$}
+RANDOM=$seed
+echo "seed $seed"
 work=$(mktemp -d /tmp/tern-proto.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 dir=$work/job
@@ -40,6 +46,7 @@ ref=$(grep '^RESULT' "$work/ref.out")
 # 2. checkpointed run, killed after the last commit
 extra=()
 [ "$trig" = interval ] && extra=(-x TERN_INTERVAL=0.25)
+[ "$trig" = continue ] && extra=(-x TERN_INTERVAL=0.1)
 (exec "$MPIEXEC" --oversubscribe --bind-to none -np "$np" ${TERN_PRELOAD:+-x LD_PRELOAD=$TERN_PRELOAD} \
     -x TERN_DIR="$dir" "${extra[@]}" "$app" "$@" >"$work/run.out" 2>"$work/run.err") &
 pid=$!
@@ -58,13 +65,13 @@ for _ in $(seq 1 1500); do grep -q '^started' "$dir/events" 2>/dev/null && break
 case $trig in
 signal)
     for i in $(seq 1 "$ntrig"); do
-        rsleep 150 600
+        rsleep 100 400
         kill -USR1 $pid 2>/dev/null
         waitfor "$i" || die "signal $i: no commit"
     done ;;
 file)
     for i in $(seq 1 "$ntrig"); do
-        rsleep 150 600
+        rsleep 100 400
         mkdir -p "$dir"
         echo checkpoint >"$dir/.tmp-request-t$i" && mv "$dir/.tmp-request-t$i" "$dir/request.t$i"
         waitfor "$i" || die "request file $i: no commit"
@@ -73,10 +80,30 @@ file)
     done ;;
 interval|request)
     waitfor "$ntrig" || die "no commit ($trig)" ;;
+continue)
+    # checkpoints every 0.1 s, no kill: the drained messages must be delivered
+    # in the same run and the answer must still be the reference
+    wait $pid || die "continuing run failed"
+    [ "$(commits)" -ge "$ntrig" ] || die "only $(commits) checkpoints"
+    got=$(grep '^RESULT' "$work/run.out")
+    echo "checkpoints: $(commits); reference: $ref; got: $got"
+    [ "$ref" = "$got" ] || die "results differ"
+    echo PASS
+    exit 0 ;;
+stop)
+    # checkpoint-and-stop (docs/runtime.md): the job stops by itself, status 0
+    rsleep 100 400
+    mkdir -p "$dir"
+    echo checkpoint-and-stop >"$dir/.tmp-request-stop" && mv "$dir/.tmp-request-stop" "$dir/request.stop"
+    wait $pid || die "checkpoint-and-stop: exit status $?"
+    grep -q '^stopped epoch=' "$dir/events" || die "no 'stopped' event"
+    grep -q '^committed ' "$dir/request.stop.done" || die "request.stop.done: $(cat "$dir/request.stop.done" 2>/dev/null)" ;;
 *) die "unknown trigger $trig" ;;
 esac
-kill -9 $(pgrep -P $pid) 2>/dev/null
-wait $pid 2>/dev/null
+if [ "$trig" != stop ]; then
+    kill -9 $(pgrep -P $pid) 2>/dev/null
+    wait $pid 2>/dev/null
+fi
 grep -q '^RESULT' "$work/run.out" && die "the run finished before it was killed (make it longer)"
 last=$(grep '^committed' "$dir/events" | tail -1)
 echo "checkpoints: $(commits); last: $last"

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
@@ -22,6 +23,13 @@ int main(int argc, char **argv)
     } else if (!strcmp(what, "socket")) {
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+            return 1;
+    } else if (!strcmp(what, "pipe")) {
+        int p[2];
+        if (pipe(p) < 0)
+            return 1;
+    } else if (!strcmp(what, "eventfd")) {
+        if (eventfd(0, 0) < 0)
             return 1;
     } else if (!strcmp(what, "sysv")) {
         int id = shmget(IPC_PRIVATE, 65536, IPC_CREAT | 0600);

@@ -12,7 +12,8 @@
  *                 restart): a deterministic checkpoint for tests
  *   --die-at K    every rank _exit(42)s at the top of iteration K (first run
  *                 only): a deterministic "failure" after a checkpoint
- *   --prepost     (ring) also keep the receive posted across the snapshot
+ *   --prepost     (ring, masterworker) also keep a receive posted across the
+ *                 snapshot point
  *
  * Output (stdout, rank 0 only):
  *   RESUMED it=K epoch=E     after tern_recover() in a restarted run

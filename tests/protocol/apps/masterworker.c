@@ -11,10 +11,15 @@
  *
  * The first task of the next round for every worker is MPI_Isend BEFORE
  * tern_snapshot() and received AFTER it (in flight at the cut); the workers
- * receive it with MPI_ANY_TAG. With one rank the master does the tasks itself.
+ * find every message with MPI_Probe(0, MPI_ANY_TAG), size it with
+ * MPI_Get_count, then receive it. With --prepost the master also posts its
+ * first result receive, MPI_Irecv(MPI_ANY_SOURCE, MPI_ANY_TAG), before the
+ * snapshot (a pending wildcard receive across the cut). With one rank the
+ * master does the tasks itself.
  *
  * Protected: it (round), acc, hist (hash of all results so far), the results
- * of the current round, the first-task buffers and their requests.
+ * of the current round, the first-task buffers and their requests, the
+ * pre-posted receive's buffer and request.
  */
 #include <math.h>
 
@@ -45,6 +50,8 @@ int main(int argc, char **argv) {
     double *first = app_alloc(sizeof(double) * 2 * (size_t)(nw > 0 ? nw : 1));
     MPI_Request *freq = app_alloc(sizeof(MPI_Request) * (size_t)(nw > 0 ? nw : 1));
     int ninit = 0; /* first tasks sent for the coming round */
+    double pre[2] = { 0, 0 };              /* --prepost: first result */
+    MPI_Request preq = MPI_REQUEST_NULL;
     for (int w = 0; w < nw; w++) freq[w] = MPI_REQUEST_NULL;
 
     APP_CHECK(tern_protect("it", &it, 1, MPI_LONG));
@@ -55,6 +62,8 @@ int main(int argc, char **argv) {
     if (nw > 0) {
         APP_CHECK(tern_protect("first_tasks", first, 2 * (int64_t)nw, MPI_DOUBLE));
         APP_PROTECT_REQS("first_reqs", freq, nw);
+        APP_CHECK(tern_protect("pre_result", pre, 2, MPI_DOUBLE));
+        APP_PROTECT_REQS("pre_req", &preq, 1);
     }
 
     /* Master: Isend the first task of the coming round to each worker. */
@@ -68,6 +77,9 @@ int main(int argc, char **argv) {
                       &freq[w]);                                                 \
             ninit++;                                                             \
         }                                                                        \
+        if (o.prepost && ninit > 0)                                              \
+            MPI_Irecv(pre, 2, MPI_DOUBLE, MPI_ANY_SOURCE, MPI_ANY_TAG,           \
+                      MPI_COMM_WORLD, &preq);                                    \
     } while (0)
 
     int restarted = tern_restarted();
@@ -89,10 +101,18 @@ int main(int argc, char **argv) {
                 for (int t = 0; t < ntask; t++) res[t] = work(t, acc);
             } else {
                 int next = ninit, outstanding = ninit, got = 0;
+                int first_done = 0;
                 while (outstanding > 0) {
                     double msg[2];
                     MPI_Status st;
-                    MPI_Recv(msg, 2, MPI_DOUBLE, MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
+                    if (o.prepost && !first_done) {
+                        MPI_Wait(&preq, &st);
+                        msg[0] = pre[0];
+                        msg[1] = pre[1];
+                        first_done = 1;
+                    } else {
+                        MPI_Recv(msg, 2, MPI_DOUBLE, MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
+                    }
                     int id = (int)msg[0];
                     if (id < 0 || id >= ntask || st.MPI_TAG != TAG_RES + id % 8 ||
                         st.MPI_SOURCE < 1 || !isnan(res[id])) {
@@ -122,8 +142,15 @@ int main(int argc, char **argv) {
         } else {
             for (;;) {
                 double t[2];
-                MPI_Status st;
-                MPI_Recv(t, 2, MPI_DOUBLE, 0, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
+                MPI_Status st, pst;
+                int cnt = -1;
+                MPI_Probe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &pst);
+                MPI_Get_count(&pst, MPI_DOUBLE, &cnt);
+                if (cnt != (pst.MPI_TAG == TAG_DONE ? 0 : 2)) {
+                    fprintf(stderr, "worker %d: probed tag %d count %d\n", rank, pst.MPI_TAG, cnt);
+                    MPI_Abort(MPI_COMM_WORLD, 4);
+                }
+                MPI_Recv(t, 2, MPI_DOUBLE, 0, pst.MPI_TAG, MPI_COMM_WORLD, &st);
                 if (st.MPI_TAG == TAG_DONE) break;
                 double r[2] = { t[0], work(t[0], t[1]) };
                 int id = (int)t[0];

@@ -1,0 +1,24 @@
+#!/bin/bash
+# coord_quiesce.sh BUILD_DIR: coordination time (decision -> all ranks
+# quiescent, no data written yet) vs MPI_Barrier in the same run, 2 and 4
+# ranks. Target: <= 20x the barrier.
+set -eu
+B=${1:-/work/main/build-proto}
+S=$(cd "$(dirname "$0")/.." && pwd)
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+w=$(mktemp -d /tmp/tern-bench.XXXXXX); trap 'rm -rf "$w"' EXIT
+mpicc -O2 -I"$S/coord" "$S/bench/coord_bench.c" -o "$w/coord_bench" -L"$B/coord" -ltern -Wl,-rpath,"$B/coord"
+for np in 2 4; do
+    rm -f "$w/stats"
+    out=$(mpirun --oversubscribe --bind-to none -np $np -x TERN_DIR="$w/job$np" -x TERN_STATS="$w/stats" \
+          -x TERN_COMPRESS=0 "$w/coord_bench" quiesce ${ITERS:-400})
+    bar=$(echo "$out" | awk '/^barrier_us/ {print $2}')
+    # median of the coordination times, in microseconds
+    q=$(awk '{for(i=1;i<=NF;i++) if ($i ~ /^quiesce=/) {split($i,a,"="); print a[2]*1e6}}' "$w/stats" | sort -g |
+        awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+    n=$(wc -l <"$w/stats")
+    ph=$(for k in exchange drain describe allreduce; do
+        awk -v k=$k '{for(i=1;i<=NF;i++){split($i,a,"="); if(a[1]==k) print a[2]*1e6}}' "$w/stats" | sort -g |
+        awk -v k=$k '{v[NR]=$1} END {printf "%s=%.2f ", k, v[int((NR+1)/2)]}'; done)
+    echo "np=$np checkpoints=$n barrier_us=$bar quiesce_median_us=$q ratio=$(awk -v a="$q" -v b="$bar" 'BEGIN{printf "%.1f", a/b}') phases_median_us: $ph"
+done

@@ -1,0 +1,52 @@
+/* refuse.c: calls outside the checkpoint protocol make checkpoints fail with a
+ * message naming the call, while the job itself runs on normally.
+ *
+ * usage: refuse rma|io|thread [FILE]
+ *   rma     MPI_Win_create before the loop, MPI_Win_free at it == 15
+ *   io      MPI_File_open(FILE) before the loop, MPI_File_close at it == 15
+ *   thread  MPI_Init_thread(MPI_THREAD_MULTIPLE): refused for the whole run
+ * Rank 0 asks for a checkpoint at it == 5 and it == 25; the snapshot return
+ * codes are printed ("SNAPSHOT it=6 rc=-1" ...), then "RESULT <sum>".
+ */
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tern.h"
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "rma";
+    int provided = 0;
+    if (!strcmp(mode, "thread"))
+        MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    else
+        MPI_Init(&argc, &argv);
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    double x = 0, winbuf[4] = { 0 };
+    long it = 0;
+    tern_protect("x", &x, 1, MPI_DOUBLE);
+    tern_protect("it", &it, 1, MPI_LONG);
+    MPI_Win win = MPI_WIN_NULL;
+    MPI_File fh = MPI_FILE_NULL;
+    if (!strcmp(mode, "rma"))
+        MPI_Win_create(winbuf, sizeof winbuf, sizeof(double), MPI_INFO_NULL, MPI_COMM_WORLD, &win);
+    if (!strcmp(mode, "io"))
+        MPI_File_open(MPI_COMM_WORLD, argc > 2 ? argv[2] : "refuse.dat",
+                      MPI_MODE_CREATE | MPI_MODE_RDWR, MPI_INFO_NULL, &fh);
+    if (!strcmp(mode, "thread") && rank == 0) printf("provided %d\n", provided);
+    for (it = 0; it < 40; it++) {
+        if ((it == 5 || it == 25) && rank == 0) tern_request_checkpoint();
+        int rc = tern_snapshot();
+        if (rc && rank == 0) printf("SNAPSHOT it=%ld rc=%d\n", it, rc);
+        if (it == 15 && win != MPI_WIN_NULL) MPI_Win_free(&win);
+        if (it == 15 && fh != MPI_FILE_NULL) MPI_File_close(&fh);
+        double v = (double)(it + rank), s = 0;
+        MPI_Allreduce(&v, &s, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+        x += s;
+    }
+    if (rank == 0) printf("RESULT %.1f\n", x);
+    MPI_Finalize();
+    return 0;
+}
