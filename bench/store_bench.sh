@@ -33,7 +33,7 @@ for kind in random smooth sparse; do
     bytes=$(stat -c %s "$d/all.bin")
     : > "$d/dd"; : > "$d/l0"; : > "$d/l1"; : > "$d/r0"; : > "$d/r1"
     for _ in $(seq "$reps"); do
-        rm -f "$d/dd.out"; sync
+        rm -f "$d/dd.out"; sync; sleep 0.5   # let deferred discards of deleted files finish
         t0=$(date +%s.%N)
         dd if="$d/all.bin" of="$d/dd.out" bs=4M conv=fdatasync status=none
         t1=$(date +%s.%N)
@@ -41,7 +41,7 @@ for kind in random smooth sparse; do
         ddr=$(calc "$bytes / ($t1 - $t0) / 1e9")
         echo "$ddr" >> "$d/dd"
         for level in 0 1; do
-            c=$d/ck$level; rm -rf "$c"; mkdir -p "$c"; sync
+            c=$d/ck$level; rm -rf "$c"; mkdir -p "$c"; sync; sleep 0.5
             line=$("${mpi[@]}" "$bench" "$c" "$kind" "$level" "$mib" 1)
             echo "$line" >> "$d/l$level"
             echo "$(calc "$(echo "$line" | awk '{print $4}') / $ddr")" >> "$d/r$level"

@@ -10,6 +10,10 @@
 #   redump   like stop, then dump the restored process again (--stop) at a
 #            random moment and restore that image
 #   twice    like kill, but restore the same image twice, one after the other
+#   pipe     stdout is a pipe to a reader (as under `tern exec ... | tool`);
+#            --stop, then `tern restore IMAGE | cat`: the restored process
+#            writes into the new pipe, and both parts together must equal
+#            the reference
 #   compare OUT: compare the file OUT (in the work dir) too, not just stdout
 # The output of the restored run (stdout, written to a file, which restore
 # reopens at the dumped offset) must equal the reference byte for byte.
@@ -68,7 +72,13 @@ rm -f ref/data.bin ref/log.txt
 # (nobody, maybe) can reopen, or restore falls back to its own stdout
 : > out.txt
 chmod 666 out.txt
-"${AS[@]}" "$TERN" exec -- "$W/prog" "$@" > out.txt 2> err.prog.txt < /dev/null &
+if [ "$KIND" = pipe ]; then
+  mkfifo fifo && chmod 666 fifo
+  cat fifo > part1.txt &
+  "${AS[@]}" "$TERN" exec -- "$W/prog" "$@" > fifo 2> err.prog.txt < /dev/null &
+else
+  "${AS[@]}" "$TERN" exec -- "$W/prog" "$@" > out.txt 2> err.prog.txt < /dev/null &
+fi
 pid=$!
 PIDS="$PIDS $pid"
 d=$(rdelay)
@@ -103,6 +113,13 @@ case $KIND in
     restore_fg $IMG1
     cmp -s out.txt ref/out.txt || fail "first restore: output differs"
     restore_fg $IMG1 ;;
+  pipe)
+    wait  # the reader of the first part ends with the original
+    set -o pipefail
+    "${AS[@]}" "$TERN" restore $IMG1 2> err.restore.txt < /dev/null | cat > part2.txt ||
+      fail "restore into a pipe exited $?"
+    cat part1.txt part2.txt > out.txt
+    echo "before the dump: $(wc -l < part1.txt) lines, after restore: $(wc -l < part2.txt) lines" ;;
   *) restore_fg $IMG1 ;;
 esac
 

@@ -1,6 +1,7 @@
 /* Floating point in SSE/AVX/AVX-512 registers, interrupted mid-loop: a long
  * inner loop keeps its accumulators in vector registers between prints. */
 #include <immintrin.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -27,10 +28,42 @@ __attribute__((noinline)) static void kernel(double *out, long steps, double see
     out[3] = (double)l;
 }
 
+struct job {
+    int id, rounds;
+    long steps;
+    double out[64][4];
+};
+
+static void *worker(void *arg)
+{
+    struct job *j = arg;
+    for (int r = 0; r < j->rounds && r < 64; r++)
+        kernel(j->out[r], j->steps, r + 0.5 + j->id * 0.125);
+    return NULL;
+}
+
+/* avx ROUNDS STEPS [THREADS]: with THREADS > 0, that many threads compute
+ * at once (no system calls while they run) and print after joining. */
 int main(int argc, char **argv)
 {
     int rounds = argc > 1 ? atoi(argv[1]) : 12;
     long steps = argc > 2 ? atol(argv[2]) : 20000000;
+    int nt = argc > 3 ? atoi(argv[3]) : 0;
+    if (nt > 0) {
+        static struct job jobs[16];
+        pthread_t t[16];
+        for (int i = 0; i < nt && i < 16; i++) {
+            jobs[i] = (struct job){.id = i, .rounds = rounds, .steps = steps};
+            pthread_create(&t[i], NULL, worker, &jobs[i]);
+        }
+        for (int i = 0; i < nt && i < 16; i++) {
+            pthread_join(t[i], NULL);
+            for (int r = 0; r < rounds && r < 64; r++)
+                printf("thread %d round %d: %a %a %a %a\n", i, r, jobs[i].out[r][0],
+                       jobs[i].out[r][1], jobs[i].out[r][2], jobs[i].out[r][3]);
+        }
+        return 0;
+    }
     for (int r = 0; r < rounds; r++) {
         double o[4];
         kernel(o, steps, r + 0.5);
