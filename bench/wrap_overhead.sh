@@ -59,7 +59,7 @@ div() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 status=0
 # per-pair ratios B_i / A_i (run i of A and run i of B ran back to back)
 paired() { paste <(col "$work/A" KERNEL "$1" 3) <(col "$work/B" KERNEL "$1" 3) | awk '{print $2 / $1}'; }
-echo "Each run: the median and the minimum of 7 timed repetitions per kernel. $runs runs of each"
+echo "Each run: the median and the minimum of its timed repetitions (--reps, 7 by default) per kernel. $runs runs of each"
 echo "variant, in back-to-back pairs. 'paired' = median over pairs of tern/plain (the verdict);"
 echo "'of medians' = median tern / median plain; 'of minima' = min tern / min plain."
 printf '%-8s %10s %10s %7s %7s %-5s | %10s %9s %9s %9s | %s\n' kernel "plain-med" "tern-med" paired target "" "of medians" "plain-min" "tern-min" "of minima" "in-process tern/PMPI (plain/PMPI)"

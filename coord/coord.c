@@ -1473,6 +1473,11 @@ void tern_coord_finalize(void)
             say("a checkpoint request arrived after the last snapshot point; ignored");
     }
     if (tern_world_rank == 0) {
+        last_scan = -1e9;
+        scan_requests();   /* answer what arrived since the last look too */
+        if (snap_count == 0 && (sig_flag || api_flag || pend_next))
+            say("a checkpoint was requested, but the application never called tern_snapshot(): "
+                "API mode checkpoints only at snapshot points");
         for (pend_req *r = pend_served; r; r = r->next) answer(r, "failed: the job finished before a snapshot point");
         for (pend_req *r = pend_riding; r; r = r->next) answer(r, "failed: the job finished before a snapshot point");
         for (pend_req *r = pend_next; r; r = r->next) answer(r, "failed: the job finished before a snapshot point");

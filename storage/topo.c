@@ -28,7 +28,7 @@ const char *tern_topo_xml(void)
     return xml_cache ? xml_cache : "";
 }
 
-void tern_hostname(char *buf, size_t len)
+void tern_store_hostname(char *buf, size_t len)
 {
     if (gethostname(buf, len) != 0)
         snprintf(buf, len, "unknown");

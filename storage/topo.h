@@ -10,6 +10,6 @@
 /* Cached; never NULL ("" when hwloc fails: a checkpoint without topology is
  * still a checkpoint). */
 const char *tern_topo_xml(void);
-void tern_hostname(char *buf, size_t len);
+void tern_store_hostname(char *buf, size_t len);
 
 #endif

@@ -156,7 +156,7 @@ int tern_w_write_data(tern_ckpt_writer *w, tern_error *err)
     tern_codec_init(&cs, w->opts.compress_level, w->opts.disk_bytes_per_s / (w->node_size > 0 ? w->node_size : 1));
     int rc = 0;
     for (unsigned k = 0;; k++) {
-        double t_round = tern_now();
+        double t_round = tern_w_now();
         size_t stage_used = 0, enc_used = 0;
         uint64_t bytes = 0, round_first = gi;
         pc.n = 0;
@@ -243,7 +243,7 @@ int tern_w_write_data(tern_ckpt_writer *w, tern_error *err)
             si++;
             ci = 0;
         }
-        double t_enc = tern_now();
+        double t_enc = tern_w_now();
         round_info mine = {local_rc != 0, si < w->nsegs, bytes};
         if (w->comm != MPI_COMM_NULL) {
             MPI_Request req;
@@ -257,17 +257,18 @@ int tern_w_write_data(tern_ckpt_writer *w, tern_error *err)
             any_more |= all[r].more;
         }
         if (any_fail) {
+            w->err_early = local_rc != 0;
             rc = tern_w_agree(w, local_rc, err);
             w->agreed_fail = 1;
             break;
         }
-        double t_ag = tern_now();
+        double t_ag = tern_w_now();
         haddr_t my_off;
         local_rc = create_round(w, k, all, &my_off, err);
-        double t_cr = tern_now(), t_wr = t_cr, t_sfr = t_cr;
+        double t_cr = tern_w_now(), t_wr = t_cr, t_sfr = t_cr;
         if (!local_rc && bytes) {
             int wrc = write_pieces(w->fd, pc.v, pc.n, (off_t)my_off);
-            t_wr = t_sfr = tern_now();
+            t_wr = t_sfr = tern_w_now();
             if (wrc) {
                 int e = errno;
                 local_rc = tern_error_set(err, e, "%s: rank %d: writing chunk data: %s",
@@ -277,7 +278,7 @@ int tern_w_write_data(tern_ckpt_writer *w, tern_error *err)
                     w->max_end = my_off + bytes;
                 /* start writeback now; the final fsync then finds less to do */
                 sync_file_range(w->fd, (off_t)my_off, (off_t)bytes, SYNC_FILE_RANGE_WRITE);
-                t_sfr = tern_now();
+                t_sfr = tern_w_now();
             }
         }
         if (!local_rc)
@@ -286,12 +287,13 @@ int tern_w_write_data(tern_ckpt_writer *w, tern_error *err)
         if (getenv("TERN_STORE_TRACE") && w->rank == 0)
             fprintf(stderr, "tern-store: round %u: encode %.4f allgather %.4f create %.4f "
                     "write %.4f sfr %.4f crc %.4f (%zu pieces)\n", k, t_enc - t_round,
-                    t_ag - t_enc, t_cr - t_ag, t_wr - t_cr, t_sfr - t_wr, tern_now() - t_sfr, pc.n);
+                    t_ag - t_enc, t_cr - t_ag, t_wr - t_cr, t_sfr - t_wr, tern_w_now() - t_sfr, pc.n);
         w->stored += bytes;
         w->rounds = k + 1;
+        /* whatever failed here (a callback, a chunk write) is a root cause */
+        w->err_early = local_rc != 0;
         if (!any_more) {
             rc = local_rc;    /* agreed on by the caller's next exchange */
-            w->err_early = local_rc != 0;
             break;
         }
     }

@@ -51,7 +51,7 @@ typedef struct plan_rec {
     char host[256];
 } plan_rec;
 
-double tern_now(void)
+double tern_w_now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -67,7 +67,7 @@ static void trace(tern_ckpt_writer *w, const char *phase)
         on = e && *e && strcmp(e, "0");
     }
     if (on && w->rank == 0) {
-        double t = tern_now();
+        double t = tern_w_now();
         fprintf(stderr, "tern-store: epoch %llu: %-8s %8.4f s\n", (unsigned long long)w->epoch,
                 phase, t - w->t_last);
         w->t_last = t;
@@ -223,7 +223,7 @@ static int tern_ckpt_begin_impl(MPI_Comm comm, const char *dir, uint64_t epoch,
     w->comm = MPI_COMM_NULL;
     w->size = 1;
     w->node_size = 1;
-    w->t0 = w->t_last = tern_now();
+    w->t0 = w->t_last = tern_w_now();
     if (opts)
         w->opts = *opts;
     else
@@ -747,7 +747,7 @@ static int plan_and_layout(tern_ckpt_writer *w, hid_t *my_segs, hid_t *my_chunks
     mine.arr_hash = 1469598103934665603ull;
     mine.leader = w->node_leader;
     mine.xml_len = w->node_rank == 0 ? strlen(tern_topo_xml()) : 0;
-    tern_hostname(mine.host, sizeof mine.host);
+    tern_store_hostname(mine.host, sizeof mine.host);
     for (int i = 0; i < w->narrs; i++) {
         mine.arr_hash = fnv(mine.arr_hash, w->arrs[i].name, strlen(w->arrs[i].name) + 1);
         mine.arr_hash = fnv(mine.arr_hash, &w->arrs[i].elem, sizeof w->arrs[i].elem);
@@ -949,7 +949,7 @@ static int tern_ckpt_commit_impl(tern_ckpt_writer *w, tern_ckpt_stats *stats, te
      * outcome and the slowest rank's time. */
     if (w->rank == 0)
         local = tern_dir_commit(w->dir, w->epoch, w->opts.keep, err);
-    double fin[2] = {local ? 1.0 : 0.0, tern_now() - w->t0}, maxfin[2] = {fin[0], fin[1]};
+    double fin[2] = {local ? 1.0 : 0.0, tern_w_now() - w->t0}, maxfin[2] = {fin[0], fin[1]};
     if (!serial(w)) {
         MPI_Request req;
         MPI_Iallreduce(fin, maxfin, 2, MPI_DOUBLE, MPI_MAX, w->comm, &req);

@@ -73,6 +73,6 @@ void tern_w_wait(MPI_Request *req);
 /* Encodes and writes every segment's chunks in rounds (collective). */
 int tern_w_write_data(tern_ckpt_writer *w, tern_error *err);
 
-double tern_now(void);
+double tern_w_now(void);
 
 #endif

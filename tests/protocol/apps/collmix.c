@@ -8,10 +8,13 @@
  *   4. MPI_Reduce (MAX) of the scratch vector to root (it + 1) % size;
  *   5. MPI_Allgather of one double per rank;
  *   6. v is updated from everything above.
- * tern_snapshot() is at the top of every iteration; no collective is pending
- * there (a nonblocking collective across the cut is not used).
+ * tern_snapshot() is at the top of every iteration. By default no collective
+ * is pending there. With --prepost an MPI_Iallreduce (MAX) of one value is
+ * posted at the end of every iteration, before the snapshot point, and
+ * waited after it: a nonblocking collective across the cut.
  *
- * Protected: it, v, the root's last reduced vector.
+ * Protected: it, v, the root's last reduced vector; with --prepost also the
+ * pending Iallreduce's buffers and request.
  */
 #include <math.h>
 
@@ -40,6 +43,18 @@ int main(int argc, char **argv) {
     APP_CHECK(tern_protect("it", &it, 1, MPI_LONG));
     APP_CHECK(tern_protect("v", v, n, MPI_DOUBLE));
     APP_CHECK(tern_protect("red", red, n, MPI_DOUBLE));
+    double carry[2] = { 0.0, 0.0 }; /* --prepost: Iallreduce in, out */
+    MPI_Request creq = MPI_REQUEST_NULL;
+    if (o.prepost) {
+        APP_CHECK(tern_protect("carry", carry, 2, MPI_DOUBLE));
+        APP_PROTECT_REQS("carry_req", &creq, 1);
+    }
+#define POST_CARRY()                                                             \
+    do {                                                                         \
+        carry[0] = v[(int)(it % n)] + rank;                                      \
+        MPI_Iallreduce(&carry[0], &carry[1], 1, MPI_DOUBLE, MPI_MAX,             \
+                       MPI_COMM_WORLD, &creq);                                   \
+    } while (0)
 
     int restarted = tern_restarted();
     if (restarted) {
@@ -47,12 +62,18 @@ int main(int argc, char **argv) {
         app_resumed(it, rank);
     } else {
         for (int i = 0; i < n; i++) v[i] = sin((double)(rank * n + i)) + 1.0;
+        if (o.prepost && o.iters > 0) POST_CARRY();
     }
 
     while (it < o.iters) {
         app_hooks(&o, it, restarted, rank);
-        app_snapshot(it, rank);
+        app_snapshot(it, rank); /* with --prepost: an Iallreduce pending */
         app_sleep(o.sleep_us);
+        double cmax = 0.0;
+        if (o.prepost) {
+            MPI_Wait(&creq, MPI_STATUS_IGNORE);
+            cmax = carry[1];
+        }
 
         /* 1. Bcast */
         int root = (int)(it % size);
@@ -95,9 +116,11 @@ int main(int argc, char **argv) {
         for (int i = 0; i < n; i++) {
             double x = scr[i] + 0.1 * sum[i] / size + 1e-3 * g + 1e-2 * sin((double)it + i);
             if (rank == root2) x += 1e-3 * red[i];
+            x += 1e-4 * cmax;
             v[i] = x / (1.0 + fabs(x) * 0.1);
         }
         it++;
+        if (o.prepost && it < o.iters) POST_CARRY();
     }
 
     uint64_t h = fnv1a(FNV_INIT, v, sizeof(double) * (size_t)n);

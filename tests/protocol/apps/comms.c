@@ -1,7 +1,7 @@
 /* comms: communicators and derived datatypes made at run time.
  *
  * Made before the loop, on every run (so again after a restart, in the same
- * order):
+ * order, before tern_recover(), as docs/api.md requires):
  *   half  = MPI_Comm_split(WORLD, rank % 2, -rank)  (reverse key order)
  *   ring  = MPI_Cart_create(WORLD, 1-D periodic, reorder = 0)
  *   dup   = MPI_Comm_dup(WORLD)
