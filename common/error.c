@@ -36,7 +36,15 @@ int tern_error_prefix(tern_error *err, const char *fmt, ...)
     vsnprintf(head, sizeof head, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s%s", head, old);
+    /* head first, then as much of the old message as fits */
+    size_t hl = strlen(head), ol = strlen(old);
+    if (hl > sizeof err->msg - 1)
+        hl = sizeof err->msg - 1;
+    if (ol > sizeof err->msg - 1 - hl)
+        ol = sizeof err->msg - 1 - hl;
+    memcpy(err->msg, head, hl);
+    memcpy(err->msg + hl, old, ol);
+    err->msg[hl + ol] = '\0';
     flatten(err->msg);
     if (!err->code)
         err->code = -1;

@@ -15,6 +15,7 @@
 
 #include "dmp_capture.h"
 #include "dmp_image.h"
+#include "dmp_jobname.h"
 #include "dmp_mem.h"
 #include "dmp_restore.h"
 #include "tern_store.h"
@@ -27,17 +28,32 @@
 int tern_verb_exec(int argc, char **argv)
 {
     int i = 1;
+    const char *job = NULL;
     if (i < argc && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
-        printf("usage: tern exec [--] PROGRAM [ARGS...]\n\n"
+        printf("usage: tern exec [--job NAME] [--] PROGRAM [ARGS...]\n\n"
                "Runs PROGRAM in this process so that `tern dump PID` can checkpoint it\n"
-               "later (the PID stays the same). With Yama ptrace restrictions on, it lets\n"
-               "any process of the same user attach.\n");
+               "later (the PID stays the same). With --job NAME, `tern dump NAME` finds\n"
+               "it too (records live in $TERN_EXEC_DIR, else $XDG_RUNTIME_DIR/tern, else\n"
+               "/tmp/tern-UID). With Yama ptrace restrictions on, it lets any process of\n"
+               "the same user attach.\n");
         return 0;
+    }
+    if (i < argc && !strncmp(argv[i], "--job", 5)) {
+        if (argv[i][5] == '=')
+            job = argv[i] + 6;
+        else if (!argv[i][5] && i + 1 < argc)
+            job = argv[++i];
+        else
+            return tern_cli_fail("exec", 2, "--job needs a name");
+        i++;
     }
     if (i < argc && !strcmp(argv[i], "--"))
         i++;
     if (i >= argc)
         return tern_cli_fail("exec", 2, "no program given (usage: tern exec -- PROGRAM ARGS)");
+    tern_error jerr = {0};
+    if (job && dmp_job_record(job, &jerr))
+        return tern_cli_fail_err("exec", 1, &jerr);
     prctl(PR_SET_PTRACER, (unsigned long)-1, 0, 0, 0);   /* PR_SET_PTRACER_ANY; harmless w/o Yama */
     execvp(argv[i], argv + i);
     return tern_cli_fail("exec", 127, "%s: %s", argv[i], strerror(errno));
@@ -83,25 +99,24 @@ int tern_verb_dump(int argc, char **argv)
         case 'z': level = atoi(optarg); break;
         case 'q': quiet = 1; break;
         case 'h':
-            printf("usage: tern dump PID -o IMAGE [--stop] [--compress N] [-q]\n\n"
-                   "Checkpoints process PID (started with `tern exec`, or any process of\n"
-                   "yours) into IMAGE, a tern checkpoint file (or, if IMAGE is a directory,\n"
-                   "its next epoch). The process runs on afterwards; with --stop it is\n"
-                   "killed once the image is committed. --compress N: zlib level (0 = off,\n"
-                   "the default).\n");
+            printf("usage: tern dump PID|JOB -o IMAGE [--stop] [--compress N] [-q]\n\n"
+                   "Checkpoints process PID (or the process started with `tern exec --job\n"
+                   "JOB`; any process of yours will do) into IMAGE, a tern checkpoint file\n"
+                   "(or, if IMAGE is a directory, its next epoch). The process runs on\n"
+                   "afterwards; with --stop it is killed once the image is committed.\n"
+                   "--compress N: zlib level (0 = off, the default).\n");
             return 0;
         default:
             return 2;
         }
     }
     if (optind != argc - 1 || !out)
-        return tern_cli_fail("dump", 2, "usage: tern dump PID -o IMAGE [--stop]");
-    char *end;
-    long pid = strtol(argv[optind], &end, 10);
-    if (*end || pid <= 0)
-        return tern_cli_fail("dump", 2, "%s: not a process id", argv[optind]);
-
+        return tern_cli_fail("dump", 2, "usage: tern dump PID|JOB -o IMAGE [--stop]");
     tern_error err = {0};
+    pid_t jpid;
+    if (dmp_job_resolve(argv[optind], &jpid, &err))
+        return tern_cli_fail_err("dump", 2, &err);
+    long pid = jpid;
     double t0 = now();
     dmp_state s;
     dmp_proc p;

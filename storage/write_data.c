@@ -289,6 +289,13 @@ int tern_w_write_data(tern_ckpt_writer *w, tern_error *err)
                     "write %.4f sfr %.4f crc %.4f (%zu pieces)\n", k, t_enc - t_round,
                     t_ag - t_enc, t_cr - t_ag, t_wr - t_cr, t_sfr - t_wr, tern_w_now() - t_sfr, pc.n);
         w->stored += bytes;
+        uint64_t *rb = realloc(w->round_bytes, (k + 1) * sizeof *rb);
+        if (rb) {
+            rb[k] = bytes;
+            w->round_bytes = rb;
+        } else if (!local_rc) {
+            local_rc = tern_error_set(err, ENOMEM, "rank %d: out of memory", w->rank);
+        }
         w->rounds = k + 1;
         /* whatever failed here (a callback, a chunk write) is a root cause */
         w->err_early = local_rc != 0;

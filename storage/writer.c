@@ -30,6 +30,7 @@
 
 #include "manifest.h"
 #include "topo.h"
+#include "views.h"
 #include "writer_int.h"
 
 #ifndef TERN_VERSION
@@ -166,6 +167,7 @@ static void free_writer(tern_ckpt_writer *w)
     free(w->segs);
     free(w->arrs);
     free(w->chunks);
+    free(w->round_bytes);
     free(w->scratch);
     free(w);
 }
@@ -878,10 +880,14 @@ static int tern_ckpt_commit_impl(tern_ckpt_writer *w, tern_ckpt_stats *stats, te
     H5Dclose(dsegs);
     H5Dclose(dchunks);
     /* One exchange carries every rank's status, totals and end of data. */
+    void *views = NULL;
+    uint64_t views_len = 0;
+    if (!local && tern_views_pack(w, &views, &views_len))
+        local = tern_error_set(err, ENOMEM, "rank %d: out of memory", w->rank);
     typedef struct {
-        uint64_t fail, logical, stored, zero, max_end;
+        uint64_t fail, logical, stored, zero, max_end, views_len;
     } tot_rec;
-    tot_rec mine = {local != 0, logical, w->stored + arr_bytes, w->zero, w->max_end};
+    tot_rec mine = {local != 0, logical, w->stored + arr_bytes, w->zero, w->max_end, views_len};
     tot_rec *all = w->scratch;
     if (serial(w)) {
         all[0] = mine;
@@ -900,9 +906,17 @@ static int tern_ckpt_commit_impl(tern_ckpt_writer *w, tern_ckpt_stats *stats, te
             fsize = all[r].max_end;
     }
     if (any_fail) {
+        free(views);
         tern_w_agree(w, local, err);
         return fail_out(w, err);
     }
+    uint64_t *vlens = malloc((size_t)w->size * sizeof *vlens), vtotal = 0;
+    for (int r = 0; vlens && r < w->size; r++)
+        vtotal += vlens[r] = all[r].views_len;
+    if (!vlens || tern_views_create(w, views, vlens, err))
+        local = local ? local : (err->msg[0] ? -1 : tern_error_set(err, ENOMEM, "out of memory"));
+    free(vlens);
+    free(views);
     if (tern_attr_put_u64(w->file, "logical_bytes", sum[0]) ||
         tern_attr_put_u64(w->file, "stored_bytes", sum[1]) ||
         tern_attr_put_u64(w->file, "zero_bytes", sum[2]))
@@ -916,7 +930,7 @@ static int tern_ckpt_commit_impl(tern_ckpt_writer *w, tern_ckpt_stats *stats, te
     struct stat fst;
     if (fstat(w->fd, &fst) == 0 && (uint64_t)fst.st_size > fsize)
         fsize = (uint64_t)fst.st_size;
-    fsize += 1u << 20;
+    fsize += (1u << 20) + 4 * vtotal;   /* metadata created after the data */
     if (!local && w->rank == 0) {
         /* fallocate(2), not posix_fallocate: where the file system cannot
          * reserve, glibc's emulation touches every block; skip instead. */

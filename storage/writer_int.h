@@ -57,6 +57,7 @@ struct tern_ckpt_writer {
     uint64_t nchunks;
     uint64_t stored, zero;
     unsigned rounds;
+    uint64_t *round_bytes;    /* this rank's bytes in data.K, per round K */
     uint64_t max_end;         /* end of this rank's last data.K in the file */
     int err_early;            /* this rank's failure is a root cause (data write) */
     int agreed_fail;          /* write_data: all ranks already agreed on a failure */

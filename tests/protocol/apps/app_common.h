@@ -13,7 +13,8 @@
  *   --die-at K    every rank _exit(42)s at the top of iteration K (first run
  *                 only): a deterministic "failure" after a checkpoint
  *   --prepost     (ring, masterworker) also keep a receive posted across the
- *                 snapshot point; (collmix) an MPI_Iallreduce pending across it
+ *                 snapshot point; (collmix) an MPI_Iallreduce pending across it;
+ *                 (halo2d) persistent requests (Startall) pending across it
  *
  * Output (stdout, rank 0 only):
  *   RESUMED it=K epoch=E     after tern_recover() in a restarted run

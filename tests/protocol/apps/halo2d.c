@@ -12,6 +12,11 @@
  * settles and every sweep matters to the answer. Every 10 sweeps an MPI_Allreduce computes the global update
  * norm.
  *
+ * With --prepost the exchange uses persistent requests (MPI_Recv_init /
+ * MPI_Send_init, made once in the first run, never again after a restart:
+ * tern recreates them in the same handles since their buffers are
+ * protected), started with MPI_Startall before the snapshot point.
+ *
  * Protected: it, u, the 4 send and 4 receive halo buffers, the 8 requests,
  * the last norm.
  */
@@ -71,14 +76,26 @@ int main(int argc, char **argv) {
             sb[W_ * m + k] = U(k + 1, 1);                                             \
             sb[E_ * m + k] = U(k + 1, m);                                             \
         }                                                                             \
-        static const int opp[4] = { S_, N_, E_, W_ };                                 \
-        for (int d = 0; d < 4; d++)                                                   \
-            MPI_Irecv(rb + (size_t)d * m, m, MPI_DOUBLE, nb[d], opp[d], cart, &req[d]);   \
-        for (int d = 0; d < 4; d++)                                                   \
-            MPI_Isend(sb + (size_t)d * m, m, MPI_DOUBLE, nb[d], d, cart, &req[4 + d]);    \
+        if (o.prepost) {                                                              \
+            MPI_Startall(8, req); /* persistent */                                    \
+        } else {                                                                      \
+            for (int d = 0; d < 4; d++)                                               \
+                MPI_Irecv(rb + (size_t)d * m, m, MPI_DOUBLE, nb[d], opp[d], cart, &req[d]); \
+            for (int d = 0; d < 4; d++)                                               \
+                MPI_Isend(sb + (size_t)d * m, m, MPI_DOUBLE, nb[d], d, cart, &req[4 + d]); \
+        }                                                                             \
     } while (0)
 
+    static const int opp[4] = { S_, N_, E_, W_ };
     int restarted = tern_restarted();
+    if (o.prepost && !restarted) {
+        /* persistent requests, made once: after a restart tern recreates
+         * them in the same handles (their buffers are protected) */
+        for (int d = 0; d < 4; d++)
+            MPI_Recv_init(rb + (size_t)d * m, m, MPI_DOUBLE, nb[d], opp[d], cart, &req[d]);
+        for (int d = 0; d < 4; d++)
+            MPI_Send_init(sb + (size_t)d * m, m, MPI_DOUBLE, nb[d], d, cart, &req[4 + d]);
+    }
     if (restarted) {
         APP_CHECK(tern_recover());
         app_resumed(it, rank);
@@ -120,6 +137,9 @@ int main(int argc, char **argv) {
         if (it < o.iters) POST();
     }
 
+    if (o.prepost)
+        for (int i = 0; i < 8; i++)
+            if (req[i] != MPI_REQUEST_NULL) MPI_Request_free(&req[i]);
     uint64_t h = fnv1a(FNV_INIT, u, sizeof(double) * (size_t)ld * ld);
     h = fnv1a(h, &norm, sizeof norm);
     app_result(h, it, rank, size);
