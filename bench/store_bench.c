@@ -85,6 +85,9 @@ int main(int argc, char **argv)
         tern_ckpt_writer *w;
         tern_ckpt_stats st;
         size_t len = r < 0 ? 4096 : n;   /* r == -1: warm-up */
+        /* start together: stats.seconds counts from each rank's own begin,
+         * so a rank still generating data would be charged to the others */
+        MPI_Barrier(MPI_COMM_WORLD);
         if (tern_ckpt_begin(MPI_COMM_WORLD, dir, epoch, &o, &w, &err) ||
             tern_ckpt_put(w, "field", buf, len, &err) || tern_ckpt_commit(w, &st, &err)) {
             fprintf(stderr, "store_bench: rank %d: %s\n", rank, err.msg);

@@ -4,8 +4,8 @@
 # NP ranks x MIB MiB of random / smooth / sparse data, written uncompressed
 # (level 0) and with compression on (level 1). dd writes the same bytes (from
 # the page cache, bs=4M, conv=fdatasync) into the same directory. Each
-# repetition runs dd, then level 0, then level 1, back to back, so the three
-# see the same machine; the table gives medians over REPS repetitions, and
+# repetition runs dd, level 0 and level 1 back to back (order alternating
+# between repetitions), so the three see the same machine; the table gives medians over REPS repetitions, and
 # "vs dd" is the median of the per-repetition ratios (logical bytes per
 # second of the checkpoint / bytes per second of dd); "best" compares the best
 # repetition of each (the machine's capability when other jobs share it).
@@ -32,20 +32,34 @@ for kind in random smooth sparse; do
     cat "$d"/raw.* > "$d/all.bin"; rm -f "$d"/raw.*
     bytes=$(stat -c %s "$d/all.bin")
     : > "$d/dd"; : > "$d/l0"; : > "$d/l1"; : > "$d/r0"; : > "$d/r1"
-    for _ in $(seq "$reps"); do
+    run_dd() {
         rm -f "$d/dd.out"; sync; sleep 0.5   # let deferred discards of deleted files finish
+        local t0 t1
         t0=$(date +%s.%N)
         dd if="$d/all.bin" of="$d/dd.out" bs=4M conv=fdatasync status=none
         t1=$(date +%s.%N)
         rm -f "$d/dd.out"
-        ddr=$(calc "$bytes / ($t1 - $t0) / 1e9")
+        calc "$bytes / ($t1 - $t0) / 1e9"
+    }
+    run_store() {   # level -> "kind level seconds GB/s ratio"
+        local c=$d/ck$1
+        rm -rf "$c"; mkdir -p "$c"; sync; sleep 0.5
+        "${mpi[@]}" "$bench" "$c" "$kind" "$1" "$mib" 1
+        rm -rf "$c"
+    }
+    for rep in $(seq "$reps"); do
+        # odd repetitions run dd first, even ones last (ABBA): a drift of
+        # the machine during a repetition does not favour either side
+        if ((rep % 2)); then ddr=$(run_dd); fi
+        if ((rep % 2)); then order="0 1"; else order="1 0"; fi
+        declare -A line=()
+        for level in $order; do line[$level]=$(run_store "$level"); done
+        if ! ((rep % 2)); then ddr=$(run_dd); fi
         echo "$ddr" >> "$d/dd"
         for level in 0 1; do
-            c=$d/ck$level; rm -rf "$c"; mkdir -p "$c"; sync; sleep 0.5
-            line=$("${mpi[@]}" "$bench" "$c" "$kind" "$level" "$mib" 1)
-            echo "$line" >> "$d/l$level"
-            echo "$(calc "$(echo "$line" | awk '{print $4}') / $ddr")" >> "$d/r$level"
-            rm -rf "$c"
+            echo "${line[$level]}" >> "$d/l$level"
+            calc "$(echo "${line[$level]}" | awk '{print $4}') / $ddr" >> "$d/r$level"
+            echo >> "$d/r$level"
         done
     done
     dd_rate=$(median < "$d/dd")

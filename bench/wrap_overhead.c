@@ -16,6 +16,12 @@
  *
  * Output: per kernel "KERNEL <name> <median us via MPI_*> <min us>" and
  *                    "PKERNEL <name> <median us via PMPI_*> <min us>".
+ *
+ * Also the cost of single calls that never wait for the peer, each rank on
+ * its own, in nanoseconds (the minimum over the repetitions, so preemption
+ * does not count): "CALL <name> <ns via MPI_*> <ns via PMPI_*>" for
+ *   iprobe    MPI_Iprobe(ANY_SOURCE, ANY_TAG) that finds nothing
+ *   self8     Irecv + Isend of 8 bytes to itself + Waitall of both
  * usage: wrap_overhead [--reps R] [--scale S]   (S multiplies iteration counts)
  */
 #include <mpi.h>
@@ -64,6 +70,33 @@ static double pingpong(const struct api *f, char *buf, int bytes, int iters, int
     double t = (MPI_Wtime() - t0) * 1e6 / (2.0 * iters);
     PMPI_Bcast(&t, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD); /* rank 0's clock decides */
     return t;
+}
+
+typedef int (*iprobe_fn)(int, int, MPI_Comm, int *, MPI_Status *);
+typedef int (*isend_fn)(const void *, int, MPI_Datatype, int, int, MPI_Comm, MPI_Request *);
+typedef int (*irecv_fn)(void *, int, MPI_Datatype, int, int, MPI_Comm, MPI_Request *);
+typedef int (*waitall_fn)(int, MPI_Request *, MPI_Status *);
+struct api2 { iprobe_fn iprobe; isend_fn isend; irecv_fn irecv; waitall_fn waitall; };
+static const struct api2 via_mpi2 = { MPI_Iprobe, MPI_Isend, MPI_Irecv, MPI_Waitall };
+static const struct api2 via_pmpi2 = { PMPI_Iprobe, PMPI_Isend, PMPI_Irecv, PMPI_Waitall };
+
+/* ns per iteration of a local call loop */
+static double calls(const struct api2 *f, int which, int iters, int rank) {
+    double t0 = MPI_Wtime();
+    if (which == 0) {
+        int flag;
+        for (int i = 0; i < iters; i++)
+            f->iprobe(MPI_ANY_SOURCE, 77, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+    } else {
+        double x = 1.0, y = 0.0;
+        MPI_Request r[2];
+        for (int i = 0; i < iters; i++) {
+            f->irecv(&y, 1, MPI_DOUBLE, rank, 78, MPI_COMM_WORLD, &r[0]);
+            f->isend(&x, 1, MPI_DOUBLE, rank, 78, MPI_COMM_WORLD, &r[1]);
+            f->waitall(2, r, MPI_STATUSES_IGNORE);
+        }
+    }
+    return (MPI_Wtime() - t0) * 1e9 / iters;
 }
 
 static double allred(const struct api *f, int iters) {
@@ -130,6 +163,20 @@ int main(int argc, char **argv) {
     }
     if (rank == 0) printf("KERNEL allred8 %.4f %.4f\nPKERNEL allred8 %.4f %.4f\n", median(t, reps), minimum(t, reps),
                           median(p, reps), minimum(p, reps));
+
+    const char *cname[2] = { "iprobe", "self8" };
+    int n_call = (int)(50000 * scale);
+    if (n_call < 1) n_call = 1;
+    for (int w = 0; w < 2; w++) {
+        calls(&via_mpi2, w, n_call / 10 + 1, rank);
+        calls(&via_pmpi2, w, n_call / 10 + 1, rank);
+        for (int r = 0; r < reps; r++) {
+            t[r] = calls(&via_mpi2, w, n_call, rank);
+            p[r] = calls(&via_pmpi2, w, n_call, rank);
+        }
+        if (rank == 0) printf("CALL %s %.2f %.2f\n", cname[w], minimum(t, reps), minimum(p, reps));
+    }
+    PMPI_Barrier(MPI_COMM_WORLD);
 
     fflush(stdout);
     free(buf);

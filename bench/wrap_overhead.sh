@@ -80,6 +80,15 @@ for k in lat8:1.05 pp1m:1.01 allred8:1.05; do
     echo "  runs A (median us): $(col "$work/A" KERNEL "$name" 3 | tr '\n' ' ')"
     echo "  runs B (median us): $(col "$work/B" KERNEL "$name" 3 | tr '\n' ' ')"
 done
+echo "Single calls, no waiting for the peer (ns per call, minimum over repetitions, median over runs):"
+for c in iprobe self8; do
+    for v in A B; do
+        m=$(col "$work/$v" CALL "$c" 3 | median)
+        pm=$(col "$work/$v" CALL "$c" 4 | median)
+        printf '  %-7s %s: via MPI_* %8.2f ns, via PMPI_* %8.2f ns, difference %+7.2f ns\n' "$c" \
+            "$([ $v = A ] && echo "plain" || echo "tern ")" "$m" "$pm" "$(awk -v a="$m" -v b="$pm" 'BEGIN {print a - b}')"
+    done
+done
 echo "(lib $lib; binding: $bind; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
 [ "${CHECK:-0}" = 1 ] && exit $status
 exit 0

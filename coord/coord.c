@@ -101,7 +101,8 @@ typedef struct meta {
 static meta rst_meta;
 
 /* last figures (for tests/benchmarks via TERN_STATS) */
-static double last_quiesce, last_total, phase[4];
+static double last_quiesce, last_total, phase[4], proto_min, proto_max;
+static int stats_on;
 
 static double now_wall(void)
 {
@@ -126,6 +127,8 @@ static void say(const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "tern: rank %d: %s\n", tern_world_rank, buf);
 }
+
+static uint64_t root_epoch(void);
 
 /* ---- events and request answers (rank 0) ------------------------------- */
 static int mkdir_p(const char *path)
@@ -286,6 +289,7 @@ static void read_config(void)
     cfg_keep = (v = getenv("TERN_KEEP")) ? atoi(v) : 2;
     if (cfg_keep < 1) cfg_keep = 1;
     cfg_restart = (v = getenv("TERN_RESTART")) && *v ? v : NULL;
+    stats_on = (v = getenv("TERN_STATS")) && *v;
     if ((v = getenv("TERN_DRAIN_TIMEOUT")) && atof(v) > 0) drain_timeout = atof(v);
     if ((v = getenv("TERN_TEST_FAIL")) && *v)
         sscanf(v, "%d:%d:%31s", &fail_rank, &fail_epoch, fail_what);
@@ -480,8 +484,9 @@ typedef struct req_rec {
     uint32_t idx;
     uint8_t kind, state, variant, has_buf;
     uint32_t comm;
-    int32_t count, peer, tag, dtype;   /* dtype: predefined index or -1 */
+    int32_t count, peer, tag, dtype;   /* dtype: predefined index, -1 none, -2 derived (blob) */
     uint64_t offset;
+    uint64_t toff, tlen;               /* derived datatype: its description in _tern_types */
     char region[208];
     MPI_Status st;
 } req_rec;
@@ -496,6 +501,105 @@ static void bput(buf *b, const void *d, size_t n)
     }
     memcpy(b->p + b->n, d, n);
     b->n += n;
+}
+
+/* ---- derived datatypes of pending receives ------------------------------------
+ * A receive re-posted at restart needs its datatype. Derived datatypes are not
+ * virtual handles (docs/api.md), so the datatype itself is saved: its
+ * envelope and contents (MPI_Type_get_envelope / get_contents), recursively,
+ * down to predefined types, and rebuilt with the same constructors. */
+static int type_ser(MPI_Datatype t, buf *b, char *why, size_t len)
+{
+    int ni, na, nd, comb;
+    PMPI_Type_get_envelope(t, &ni, &na, &nd, &comb);
+    int32_t hdr[4] = { comb, ni, na, nd };
+    bput(b, hdr, sizeof hdr);
+    if (comb == MPI_COMBINER_NAMED) {
+        int32_t k = predef_index(t);
+        if (k < 0) {
+            snprintf(why, len, "a pending receive uses a predefined datatype tern does not know");
+            return -1;
+        }
+        bput(b, &k, sizeof k);
+        return 0;
+    }
+    switch (comb) {
+    case MPI_COMBINER_DUP: case MPI_COMBINER_CONTIGUOUS: case MPI_COMBINER_VECTOR:
+    case MPI_COMBINER_HVECTOR: case MPI_COMBINER_INDEXED: case MPI_COMBINER_HINDEXED:
+    case MPI_COMBINER_INDEXED_BLOCK: case MPI_COMBINER_HINDEXED_BLOCK: case MPI_COMBINER_STRUCT:
+    case MPI_COMBINER_SUBARRAY: case MPI_COMBINER_RESIZED:
+        break;
+    default:
+        snprintf(why, len, "a receive pending at tern_snapshot() uses a datatype made by a "
+                 "constructor tern cannot rebuild (combiner %d: darray or Fortran types)", comb);
+        return -1;
+    }
+    int *ints = malloc(sizeof(int) * (size_t)(ni + 1));
+    MPI_Aint *aints = malloc(sizeof(MPI_Aint) * (size_t)(na + 1));
+    MPI_Datatype *types = malloc(sizeof(MPI_Datatype) * (size_t)(nd + 1));
+    PMPI_Type_get_contents(t, ni, na, nd, ints, aints, types);
+    for (int i = 0; i < ni; i++) { int32_t v = ints[i]; bput(b, &v, sizeof v); }
+    for (int i = 0; i < na; i++) { int64_t v = (int64_t)aints[i]; bput(b, &v, sizeof v); }
+    int rc = 0;
+    for (int i = 0; i < nd && rc == 0; i++) rc = type_ser(types[i], b, why, len);
+    for (int i = 0; i < nd; i++) {
+        int a, bb, c, cb;
+        PMPI_Type_get_envelope(types[i], &a, &bb, &c, &cb);
+        if (cb != MPI_COMBINER_NAMED) PMPI_Type_free(&types[i]);
+    }
+    free(ints);
+    free(aints);
+    free(types);
+    return rc;
+}
+
+static MPI_Datatype type_deser(const unsigned char **p, const unsigned char *end)
+{
+    int32_t hdr[4];
+    if (*p + sizeof hdr > end) return MPI_DATATYPE_NULL;
+    memcpy(hdr, *p, sizeof hdr);
+    *p += sizeof hdr;
+    int comb = hdr[0], ni = hdr[1], na = hdr[2], nd = hdr[3];
+    if (comb == MPI_COMBINER_NAMED) {
+        int32_t k;
+        memcpy(&k, *p, sizeof k);
+        *p += sizeof k;
+        return predef(k);
+    }
+    int *ints = malloc(sizeof(int) * (size_t)(ni + 1));
+    MPI_Aint *aints = malloc(sizeof(MPI_Aint) * (size_t)(na + 1));
+    MPI_Datatype *types = malloc(sizeof(MPI_Datatype) * (size_t)(nd + 1));
+    for (int i = 0; i < ni; i++) { int32_t v; memcpy(&v, *p, sizeof v); *p += sizeof v; ints[i] = v; }
+    for (int i = 0; i < na; i++) { int64_t v; memcpy(&v, *p, sizeof v); *p += sizeof v; aints[i] = (MPI_Aint)v; }
+    for (int i = 0; i < nd; i++) types[i] = type_deser(p, end);
+    MPI_Datatype t = MPI_DATATYPE_NULL;
+    int n = ni > 0 ? ints[0] : 0;
+    switch (comb) {
+    case MPI_COMBINER_DUP: PMPI_Type_dup(types[0], &t); break;
+    case MPI_COMBINER_CONTIGUOUS: PMPI_Type_contiguous(ints[0], types[0], &t); break;
+    case MPI_COMBINER_VECTOR: PMPI_Type_vector(ints[0], ints[1], ints[2], types[0], &t); break;
+    case MPI_COMBINER_HVECTOR: PMPI_Type_create_hvector(ints[0], ints[1], aints[0], types[0], &t); break;
+    case MPI_COMBINER_INDEXED: PMPI_Type_indexed(n, ints + 1, ints + 1 + n, types[0], &t); break;
+    case MPI_COMBINER_HINDEXED: PMPI_Type_create_hindexed(n, ints + 1, aints, types[0], &t); break;
+    case MPI_COMBINER_INDEXED_BLOCK: PMPI_Type_create_indexed_block(n, ints[1], ints + 2, types[0], &t); break;
+    case MPI_COMBINER_HINDEXED_BLOCK: PMPI_Type_create_hindexed_block(n, ints[1], aints, types[0], &t); break;
+    case MPI_COMBINER_STRUCT: PMPI_Type_create_struct(n, ints + 1, aints, types, &t); break;
+    case MPI_COMBINER_SUBARRAY:
+        PMPI_Type_create_subarray(n, ints + 1, ints + 1 + n, ints + 1 + 2 * n, ints[1 + 3 * n], types[0], &t);
+        break;
+    case MPI_COMBINER_RESIZED: PMPI_Type_create_resized(types[0], aints[0], aints[1], &t); break;
+    default: break;
+    }
+    if (t != MPI_DATATYPE_NULL) PMPI_Type_commit(&t);
+    for (int i = 0; i < nd; i++) {
+        int a, bb, c, cb;
+        PMPI_Type_get_envelope(types[i], &a, &bb, &c, &cb);
+        if (cb != MPI_COMBINER_NAMED) PMPI_Type_free(&types[i]);
+    }
+    free(ints);
+    free(aints);
+    free(types);
+    return t;
 }
 
 /* ---- the drain ------------------------------------------------------------ */
@@ -521,11 +625,17 @@ static void progress_app_reqs(void)
     }
 }
 
-static void pull_unexpected(void)
+/* Receive the unexpected messages of every communicator that has a member
+ * from which messages are still missing (deficit[w] != 0). */
+static void pull_unexpected(const char *deficit)
 {
     for (uint32_t o = 0; o < tc_count; o++) {
         tern_comm *c = tc_by_ordinal(o);
         if (!c || c->freed || c->npeers == 0) continue;
+        int need = 0;
+        for (int i = 0; i < c->npeers && !need; i++)
+            need = c->world[i] >= 0 && deficit[c->world[i]];
+        if (!need) continue;
         for (;;) {
             int flag = 0;
             MPI_Message mh;
@@ -657,17 +767,20 @@ static int drain(const uint64_t *expect, int wait_nbc, char *why, size_t whylen)
     uint64_t *recvd_from = malloc(sizeof(uint64_t) * (size_t)W);
     double last = now_mono();
     int last_missing = -1;
+    char *deficit = calloc((size_t)W, 1);
     for (;;) {
-        progress_app_reqs();
-        pull_unexpected();
         totals(sent_to, recvd_from);
         int missing = 0, from = -1;
-        for (int w = 0; w < W; w++)
-            if (recvd_from[w] < expect[w]) {
+        for (int w = 0; w < W; w++) {
+            deficit[w] = recvd_from[w] < expect[w];
+            if (deficit[w]) {
                 missing += (int)(expect[w] - recvd_from[w]);
                 from = w;
             }
+        }
         if (!missing) break;
+        progress_app_reqs();
+        pull_unexpected(deficit);
         if (missing != last_missing) {
             last_missing = missing;
             last = now_mono();
@@ -705,6 +818,7 @@ static int drain(const uint64_t *expect, int wait_nbc, char *why, size_t whylen)
             q->state = TRS_DONE;
         }
     }
+    free(deficit);
     free(sent_to);
     free(recvd_from);
     return rc;
@@ -723,7 +837,7 @@ static int fail_fill(void *ctx, uint64_t off, void *dst, size_t n, tern_error *e
 }
 
 /* Build the descriptors of pending requests. Returns 0, or -1 with why. */
-static int describe_requests(buf *b, uint64_t *n, char *why, size_t len)
+static int describe_requests(buf *b, buf *bt, uint64_t *n, char *why, size_t len)
 {
     *n = 0;
     for (uint32_t i = 0; i < tr_hiwater; i++) {
@@ -770,11 +884,16 @@ static int describe_requests(buf *b, uint64_t *n, char *why, size_t len)
         if ((q->state == TRS_ACTIVE || persistent) && (recv || persistent)) {
             r.dtype = predef_index(q->dt);
             if (r.dtype < 0) {
-                if (persistent && q->state != TRS_ACTIVE) continue;
-                snprintf(why, len,
-                         "a receive pending at tern_snapshot() uses a derived datatype; only "
-                         "predefined datatypes can be re-posted at restart");
-                return -1;
+                r.dtype = -2;
+                r.toff = bt->n;
+                if (type_ser(q->dt, bt, why, len)) {
+                    if (persistent && q->state != TRS_ACTIVE) {
+                        bt->n = r.toff;
+                        continue;
+                    }
+                    return -1;
+                }
+                r.tlen = bt->n - r.toff;
             }
         }
         if (q->kind == TR_MRECV && q->state == TRS_ACTIVE) {
@@ -850,42 +969,45 @@ static void reason_to_root(int src, char *text, size_t len, int tag)
  * Coordination is two collectives on ctrl: one MPI_Alltoall (counters,
  * collective signatures, refusal flags) before the drain, one MPI_Allreduce
  * (errors, region layout, in-flight state) after it. */
-static int checkpoint(uint64_t epoch, char *why, size_t whylen, tern_ckpt_stats *stats)
+static int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, tern_ckpt_stats *stats)
 {
-    double t0 = now_mono();
     int W = tern_world_size, me = tern_world_rank;
+    double t_enter = now_mono();
     char reason[1024] = "";
     int unsafe = tern_unsafe_reason(reason, sizeof reason);
     uint64_t *sent_to = malloc(sizeof(uint64_t) * (size_t)W), *recvd_from = malloc(sizeof(uint64_t) * (size_t)W);
     uint64_t *sig = malloc(sizeof(uint64_t) * (size_t)W);
-    uint64_t *out = malloc(sizeof(uint64_t) * 3 * (size_t)W), *in = malloc(sizeof(uint64_t) * 3 * (size_t)W);
+    uint64_t *out = malloc(sizeof(uint64_t) * 4 * (size_t)W), *in = malloc(sizeof(uint64_t) * 4 * (size_t)W);
     uint64_t *expect = malloc(sizeof(uint64_t) * (size_t)W);
     totals(sent_to, recvd_from);
     coll_signatures(sig);
     for (int w = 0; w < W; w++) {
-        out[3 * w] = sent_to[w];
-        out[3 * w + 1] = sig[w];
-        out[3 * w + 2] = (uint64_t)unsafe;
+        out[4 * w] = sent_to[w];
+        out[4 * w + 1] = sig[w];
+        out[4 * w + 2] = (uint64_t)unsafe;
+        out[4 * w + 3] = me == 0 ? root_epoch() : 0;   /* rank 0 chooses the epoch */
     }
     if (W <= 16) {
-        /* small jobs: one allreduce of the whole W x W x 3 matrix (each rank
-         * fills its row) is cheaper than an alltoall of 3 words per peer */
-        size_t n = (size_t)W * (size_t)W * 3;
+        /* small jobs: one allreduce of the whole W x W x 4 matrix (each rank
+         * fills its row) is cheaper than an alltoall of 4 words per peer */
+        size_t n = (size_t)W * (size_t)W * 4;
         uint64_t *mat = calloc(n, sizeof(uint64_t)), *all = malloc(n * sizeof(uint64_t));
-        memcpy(mat + (size_t)me * W * 3, out, sizeof(uint64_t) * 3 * (size_t)W);
+        memcpy(mat + (size_t)me * W * 4, out, sizeof(uint64_t) * 4 * (size_t)W);
         PMPI_Allreduce(mat, all, (int)n, MPI_UINT64_T, MPI_SUM, ctrl);
-        for (int w = 0; w < W; w++) memcpy(in + 3 * w, all + ((size_t)w * W + me) * 3, sizeof(uint64_t) * 3);
+        for (int w = 0; w < W; w++) memcpy(in + 4 * w, all + ((size_t)w * W + me) * 4, sizeof(uint64_t) * 4);
         free(mat);
         free(all);
     } else {
-        PMPI_Alltoall(out, 3, MPI_UINT64_T, in, 3, MPI_UINT64_T, ctrl);
+        PMPI_Alltoall(out, 4, MPI_UINT64_T, in, 4, MPI_UINT64_T, ctrl);
     }
     double t1 = now_mono();
+    uint64_t epoch = in[3];   /* from rank 0 */
+    *epoch_out = epoch;
     int first_unsafe = -1, mismatch = 0;
     for (int w = 0; w < W; w++) {
-        expect[w] = in[3 * w];
-        if (in[3 * w + 2] && first_unsafe < 0) first_unsafe = w;
-        if (in[3 * w + 1] != sig[w]) mismatch = 1;
+        expect[w] = in[4 * w];
+        if (in[4 * w + 2] && first_unsafe < 0) first_unsafe = w;
+        if (in[4 * w + 1] != sig[w]) mismatch = 1;
     }
     free(sent_to); free(recvd_from); free(sig); free(out); free(in);
     if (first_unsafe >= 0) {   /* every rank saw the same flags: nothing drained */
@@ -904,7 +1026,8 @@ static int checkpoint(uint64_t epoch, char *why, size_t whylen, tern_ckpt_stats 
     /* descriptors (may refuse: unrestorable pending receives) */
     buf breq = { 0 }, bmsg = { 0 }, bcomm = { 0 };
     uint64_t nreq = 0, nmsg, ncomm;
-    if (!bad) bad = describe_requests(&breq, &nreq, rwhy, sizeof rwhy) != 0;
+    buf btypes = { 0 };
+    if (!bad) bad = describe_requests(&breq, &btypes, &nreq, rwhy, sizeof rwhy) != 0;
     int has_msgs = tq_total > 0;
     /* one allreduce(MAX): [0] lowest failing rank (as W - rank), [1] any
      * collective mismatch, [2] region hash, [3] ~region hash (so MIN too),
@@ -916,6 +1039,14 @@ static int checkpoint(uint64_t epoch, char *why, size_t whylen, tern_ckpt_stats 
     PMPI_Allreduce(red, agg, 5, MPI_UINT64_T, MPI_MAX, ctrl);
     last_quiesce = now_mono() - t0;
     phase[0] = t1 - t0; phase[1] = t2 - t1; phase[2] = t3 - t2; phase[3] = now_mono() - t3;
+    if (stats_on) {
+        /* benchmark only, outside the measured window: the protocol's own
+         * cost is seen by the last rank to enter (it waits for nobody) */
+        double d[2] = { -(now_mono() - t_enter), now_mono() - t_enter }, r[2];
+        PMPI_Allreduce(d, r, 2, MPI_DOUBLE, MPI_MAX, ctrl);
+        proto_min = -r[0];
+        proto_max = r[1];
+    }
     if (agg[1]) {   /* slow path: find and name the communicator */
         char cwhy[1024] = "";
         int cbad = check_collectives(cwhy, sizeof cwhy);
@@ -924,7 +1055,7 @@ static int checkpoint(uint64_t epoch, char *why, size_t whylen, tern_ckpt_stats 
         if (src < W) reason_to_root(src, cwhy, sizeof cwhy, 78);
         else snprintf(cwhy, sizeof cwhy, "collective sequence numbers differ between ranks");
         snprintf(why, whylen, "refused on rank %d: %s", src < W ? src : 0, cwhy);
-        free(breq.p);
+        free(breq.p); free(btypes.p);
         return -1;
     }
     if (agg[0]) {
@@ -932,7 +1063,7 @@ static int checkpoint(uint64_t epoch, char *why, size_t whylen, tern_ckpt_stats 
         if (bad) say("checkpoint epoch %" PRIu64 " refused: %s", epoch, rwhy);
         reason_to_root(src, rwhy, sizeof rwhy, 79);
         snprintf(why, whylen, "refused on rank %d: %s", src, rwhy);
-        free(breq.p);
+        free(breq.p); free(btypes.p);
         return -1;
     }
     describe_messages(&bmsg, &nmsg);
@@ -971,7 +1102,7 @@ static int checkpoint(uint64_t epoch, char *why, size_t whylen, tern_ckpt_stats 
     if (tern_ckpt_begin(ctrl, cfg_dir, epoch, &opts, &w, &err)) {
         tern_internal = 0;
         snprintf(why, whylen, "%s", err.msg);
-        free(breq.p); free(bmsg.p); free(bcomm.p);
+        free(breq.p); free(btypes.p); free(bmsg.p); free(bcomm.p);
         return -1;
     }
     char pv[32];
@@ -986,7 +1117,8 @@ static int checkpoint(uint64_t epoch, char *why, size_t whylen, tern_ckpt_stats 
         tern_ckpt_put(w, "_tern_reqs", breq.p, breq.n, &err) ||
         tern_ckpt_put(w, "_tern_msgs", bmsg.p, bmsg.n, &err) ||
         tern_ckpt_put(w, "_tern_comms", bcomm.p, bcomm.n, &err) ||
-        tern_ckpt_put(w, "_tern_handles", phs, sizeof(uintptr_t) * (size_t)nph, &err))
+        tern_ckpt_put(w, "_tern_handles", phs, sizeof(uintptr_t) * (size_t)nph, &err) ||
+        tern_ckpt_put(w, "_tern_types", btypes.p, btypes.n, &err))
         local_bad = 1;
     int nreg = 0;
     for (region *r = regions; r; r = r->next) nreg++;
@@ -1021,7 +1153,7 @@ static int checkpoint(uint64_t epoch, char *why, size_t whylen, tern_ckpt_stats 
         rc = 1;
     }
     tern_internal = 0;
-    free(breq.p);
+    free(breq.p); free(btypes.p);
     free(bmsg.p);
     free(bcomm.p);
     last_total = now_mono() - t0;
@@ -1051,21 +1183,23 @@ static unsigned local_triggers(void)
     return f;
 }
 
-static uint64_t choose_epoch(void)
+/* Rank 0: the epoch of the next attempt, above every committed one (the
+ * directory is listed once, for checkpoints of earlier runs). */
+static int listed;
+static uint64_t root_epoch(void)
 {
-    uint64_t e = next_epoch;
-    if (tern_world_rank == 0) {
+    if (!listed) {
         uint64_t *eps = NULL;
         int n = 0;
         tern_error err;
         tern_internal = 1;
-        if (tern_store_list(cfg_dir, &eps, &n, &err) == 0 && n > 0 && eps[n - 1] + 1 > e)
-            e = eps[n - 1] + 1;
+        if (tern_store_list(cfg_dir, &eps, &n, &err) == 0 && n > 0 && eps[n - 1] + 1 > next_epoch)
+            next_epoch = eps[n - 1] + 1;
         tern_internal = 0;
         free(eps);
+        listed = 1;
     }
-    PMPI_Bcast(&e, 1, MPI_UINT64_T, 0, ctrl);
-    return e;
+    return next_epoch;
 }
 
 static void stats_line(const char *what)
@@ -1074,18 +1208,18 @@ static void stats_line(const char *what)
     if (!p || !*p || tern_world_rank != 0) return;
     FILE *f = fopen(p, "a");
     if (!f) return;
-    fprintf(f, "%s nranks=%d quiesce=%.9f total=%.9f exchange=%.9f drain=%.9f describe=%.9f allreduce=%.9f\n", what,
-            tern_world_size, last_quiesce, last_total, phase[0], phase[1], phase[2], phase[3]);
+    fprintf(f, "%s nranks=%d proto_min=%.9f proto_max=%.9f quiesce=%.9f total=%.9f exchange=%.9f drain=%.9f describe=%.9f allreduce=%.9f\n", what,
+            tern_world_size, proto_min, proto_max, last_quiesce, last_total, phase[0], phase[1], phase[2], phase[3]);
     fclose(f);
 }
 
-static int serve(unsigned bits)
+static int serve(unsigned bits, double t0)
 {
-    uint64_t epoch = choose_epoch();
+    uint64_t epoch = next_epoch;
     char why[2048] = "";
     tern_ckpt_stats st;
     memset(&st, 0, sizeof st);
-    int rc = checkpoint(epoch, why, sizeof why, &st);
+    int rc = checkpoint(&epoch, t0, why, sizeof why, &st);
     next_epoch = epoch + 1;
     if (cfg_interval > 0) next_interval_due = now_mono() + cfg_interval;
     int stop = 0;
@@ -1125,8 +1259,10 @@ int tern_snapshot(void)
     if (!tern_initialized || tern_finalized) return 0;
     snap_count++;
     unsigned decided = 0;
+    double t0 = 0;
     if (agree_pending) {
         PMPI_Wait(&agree_req, MPI_STATUS_IGNORE);
+        t0 = now_mono();   /* the decision is known here (coordination starts) */
         decided = agree_recv;
         agree_pending = 0;
         /* the request files whose bits rode on that agreement */
@@ -1149,7 +1285,7 @@ int tern_snapshot(void)
     agree_send = f;
     PMPI_Iallreduce(&agree_send, &agree_recv, 1, MPI_UNSIGNED, MPI_BOR, ctrl, &agree_req);
     agree_pending = 1;
-    if (decided & TRIG_CKPT) return serve(decided);
+    if (decided & TRIG_CKPT) return serve(decided, t0);
     return 0;
 }
 
@@ -1325,12 +1461,16 @@ static int recover_protocol_state(void)
     }
     tern_segment_info *segs = NULL;
     int nsegs = 0;
-    uint64_t msize = 0;
+    uint64_t msize = 0, tsize = 0;
     if (tern_ckpt_segments(rst, tern_world_rank, &segs, &nsegs, &err) == 0) {
-        for (int i = 0; i < nsegs; i++)
+        for (int i = 0; i < nsegs; i++) {
             if (!strcmp(segs[i].name, "_tern_msgs")) msize = segs[i].size;
+            if (!strcmp(segs[i].name, "_tern_types")) tsize = segs[i].size;
+        }
         free(segs);
     }
+    unsigned char *tb = malloc(tsize + 1);
+    if (tsize && tern_ckpt_read(rst, tern_world_rank, "_tern_types", tb, tsize, &err)) rc = rst_fail("%s", err.msg);
     unsigned char *mb = malloc(msize + 1);
     if (msize && tern_ckpt_read(rst, tern_world_rank, "_tern_msgs", mb, msize, &err)) rc = rst_fail("%s", err.msg);
     size_t nr = rst_meta.nreqs * sizeof(req_rec);
@@ -1391,6 +1531,14 @@ static int recover_protocol_state(void)
         q->peer = r->peer;
         q->tag = r->tag;
         q->dt = r->dtype >= 0 ? predef(r->dtype) : MPI_BYTE;
+        if (r->dtype == -2) {
+            const unsigned char *p = tb + r->toff;
+            q->dt = r->toff + r->tlen <= tsize ? type_deser(&p, tb + r->toff + r->tlen) : MPI_DATATYPE_NULL;
+            if (q->dt == MPI_DATATYPE_NULL) {
+                rc = rst_fail("cannot rebuild the derived datatype of a pending receive");
+                break;
+            }
+        }
         q->st = r->st;
         q->real = MPI_REQUEST_NULL;
         q->state = r->state;
@@ -1413,6 +1561,7 @@ static int recover_protocol_state(void)
     free(cr);
     free(mb);
     free(rr);
+    free(tb);
     return rc;
 }
 
@@ -1478,9 +1627,11 @@ void tern_coord_finalize(void)
         if (snap_count == 0 && (sig_flag || api_flag || pend_next))
             say("a checkpoint was requested, but the application never called tern_snapshot(): "
                 "API mode checkpoints only at snapshot points");
-        for (pend_req *r = pend_served; r; r = r->next) answer(r, "failed: the job finished before a snapshot point");
-        for (pend_req *r = pend_riding; r; r = r->next) answer(r, "failed: the job finished before a snapshot point");
-        for (pend_req *r = pend_next; r; r = r->next) answer(r, "failed: the job finished before a snapshot point");
+        const char *t = snap_count ? "failed: the job finished before a snapshot point"
+                                   : "failed: the application has no snapshot points (it never called tern_snapshot())";
+        for (pend_req *r = pend_served; r; r = r->next) answer(r, t);
+        for (pend_req *r = pend_riding; r; r = r->next) answer(r, t);
+        for (pend_req *r = pend_next; r; r = r->next) answer(r, t);
     }
     if (rst) {
         tern_internal = 1;

@@ -8,6 +8,7 @@
  *   /ranks/RRRRRR/segments  that rank's segment table (seg_rec)
  *   /ranks/RRRRRR/chunks    that rank's chunk index (chunk_rec)
  *   /ranks/RRRRRR/data.K    stored chunk bytes of write round K (uint8)
+ *   /ranks/RRRRRR/view/NAME virtual uint8 view of a RAW/ZERO segment (views.h)
  *   /arrays/NAME            global 1-D arrays (opaque elements)
  *   /arrays_crc/NAME        CRC32 of each rank's slab, in pieces (array_crc_rec)
  */

@@ -99,6 +99,9 @@ static int create_views(tern_ckpt_writer *w, int rank, const unsigned char *b, u
         hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
         unsigned char zero = 0;
         H5Pset_fill_value(dcpl, H5T_NATIVE_UCHAR, &zero);
+        /* virtual even without mappings (an all-zero segment): a plain
+         * dataset would be allocated and filled with zeros */
+        H5Pset_layout(dcpl, H5D_VIRTUAL);
         for (uint32_t i = 0; rc == 0 && i < h.nmaps; i++) {
             view_map m;
             memcpy(&m, mp + i * sizeof m, sizeof m);

@@ -133,6 +133,17 @@ static size_t round_bytes_limit(size_t chunk)
     return lim < min ? min : lim;
 }
 
+/* TERN_STORE_WRITEBACK=0 leaves all writing to the final fsync. */
+static int early_writeback(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        const char *e = getenv("TERN_STORE_WRITEBACK");
+        v = !(e && !strcmp(e, "0"));
+    }
+    return v;
+}
+
 int tern_w_write_data(tern_ckpt_writer *w, tern_error *err)
 {
     size_t cb = w->opts.chunk_bytes;
@@ -277,7 +288,8 @@ int tern_w_write_data(tern_ckpt_writer *w, tern_error *err)
                 if (my_off + bytes > w->max_end)
                     w->max_end = my_off + bytes;
                 /* start writeback now; the final fsync then finds less to do */
-                sync_file_range(w->fd, (off_t)my_off, (off_t)bytes, SYNC_FILE_RANGE_WRITE);
+                if (early_writeback())
+                    sync_file_range(w->fd, (off_t)my_off, (off_t)bytes, SYNC_FILE_RANGE_WRITE);
                 t_sfr = tern_w_now();
             }
         }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# run_model.sh [--expect-violation] [-DMACRO ...]
+# run_model.sh [--expect-violation] [--deep] [-DMACRO ...]
 #
 # Verifies tests/model/drain_commit.pml with spin + pan, in a fresh temporary
 # directory, in two runs:
@@ -9,15 +9,20 @@
 # Normal mode: exit 0 only if both runs finish the full search with
 # "errors: 0". With --expect-violation: exit 0 only if at least one run
 # reports an error (used with the -DBUG_* variants).
+# --deep: two messages per pair (-DMODEL_K=2) with pan's bitstate
+# (supertrace) search, a 64 MB bit array: about 56 million states, 2 minutes
+# per run, a very large but not complete search. Not a CTest.
 # Environment: SPIN (default spin), CC (default cc), PAN_MEMLIM in MB
 # (default 1024).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 expect=0
+deep=0
 defs=""
 for a in "$@"; do
     case $a in
         --expect-violation) expect=1 ;;
+        --deep) deep=1 ;;
         -D*) defs="$defs $a" ;;
         *) echo "run_model: unknown argument $a" >&2; exit 2 ;;
     esac
@@ -37,11 +42,14 @@ for run in safety ltl; do
     [ $expect -eq 1 ] && [ $found -eq 1 ] && break
     rm -f pan pan.* ./*.trail
     if [ $run = safety ]; then sdefs="-DNO_LTL$defs"; panargs="-m20000"; else sdefs="$defs"; panargs="-m20000 -a"; fi
+    [ $deep -eq 1 ] && sdefs="$sdefs -DMODEL_K=2"
     # shellcheck disable=SC2086
     if ! "$spin" -a $sdefs drain_commit.pml >spin.out 2>&1; then
         echo "run_model: spin -a $sdefs failed:" >&2; cat spin.out >&2; exit 2
     fi
-    if ! "$cc" -O2 -w -DMEMLIM="$memlim" -DCOLLAPSE -o pan pan.c >cc.out 2>&1; then
+    if [ $deep -eq 1 ]; then ccdefs="-DBITSTATE"; panargs="$panargs -w29 -m200000"; else ccdefs="-DMEMLIM=$memlim -DCOLLAPSE"; fi
+    # shellcheck disable=SC2086
+    if ! "$cc" -O2 -w $ccdefs -o pan pan.c >cc.out 2>&1; then
         echo "run_model: compiling pan failed:" >&2; cat cc.out >&2; exit 2
     fi
     # shellcheck disable=SC2086

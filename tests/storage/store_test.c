@@ -13,6 +13,7 @@
  *   store_test set-version FILE N          rewrite tern_format_version
  *   store_test drop-rank FILE R            unlink /ranks/R (a missing rank)
  *   store_test data-offset FILE R          file offset of /ranks/R/data.0
+ *   store_test cat FILE R SEGMENT          a segment's bytes on stdout
  */
 #include <errno.h>
 #include <hdf5.h>
@@ -146,6 +147,43 @@ static int fill(void *ctx, uint64_t off, void *dst, size_t n, tern_error *err)
     return 0;
 }
 
+/* Every view (/ranks/R/view/NAME, a virtual dataset) read with plain HDF5
+ * must equal the segment read through tern. */
+static void check_views(tern_ckpt *c, const char *path)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        DIE("%s: H5Fopen", path);
+    int nviews = 0;
+    tern_error err = {0};
+    for (int r = 0; r < nranks; r++) {
+        tern_segment_info *si;
+        int ns;
+        if (tern_ckpt_segments(c, r, &si, &ns, &err))
+            DIE("segments: %s", err.msg);
+        for (int i = 0; i < ns; i++) {
+            char vp[512];
+            snprintf(vp, sizeof vp, "/ranks/%06d/view/%s", r, si[i].name);
+            if (H5Lexists(f, "/ranks", H5P_DEFAULT) <= 0 || H5Oexists_by_name(f, vp, H5P_DEFAULT) <= 0)
+                continue;
+            hid_t d = H5Dopen2(f, vp, H5P_DEFAULT);
+            unsigned char *a = malloc(si[i].size + 1), *b = malloc(si[i].size + 1);
+            if (d < 0 || H5Dread(d, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, a) < 0)
+                DIE("%s: cannot read view", vp);
+            if (tern_ckpt_read(c, r, si[i].name, b, si[i].size, &err) || memcmp(a, b, si[i].size))
+                DIE("%s: view differs from the segment", vp);
+            free(a);
+            free(b);
+            H5Dclose(d);
+            nviews++;
+        }
+        free(si);
+    }
+    H5Fclose(f);
+    printf("views: %d checked against their segments\n", nviews);
+}
+
 static int cmd_roundtrip(const char *dir, uint64_t seed, int epochs)
 {
     tern_error err = {0};
@@ -254,6 +292,8 @@ static int cmd_roundtrip(const char *dir, uint64_t seed, int epochs)
         }
         if (rank == 0 && tern_ckpt_verify(c, NULL, NULL, &err))
             DIE("verify: %s", err.msg);
+        if (rank == 0)
+            check_views(c, st.path);
         tern_ckpt_close(c);
         MPI_Barrier(MPI_COMM_WORLD);
     }
@@ -422,6 +462,18 @@ static int cmd_write(const char *dir, uint64_t epoch, uint64_t bytes)
         tern_ckpt_abort(w);
         return 1;
     }
+    /* TERN_TEST_VIEW=1: also "z", 1 MiB random, 1 MiB zero, 1 MiB random
+     * (RAW, ZERO, RAW chunks: a view with two runs and a hole) */
+    unsigned char *z = NULL;
+    if (getenv("TERN_TEST_VIEW")) {
+        z = calloc(3, 1u << 20);
+        gen(z, 0, 1u << 20, 7u + (uint64_t)rank, K_RANDOM);
+        gen(z + (2u << 20), 0, 1u << 20, 8u + (uint64_t)rank, K_RANDOM);
+        if (tern_ckpt_put(w, "z", z, 3u << 20, &err)) {
+            tern_ckpt_abort(w);
+            return 1;
+        }
+    }
     tern_ckpt_stats st;
     if (tern_ckpt_commit(w, &st, &err)) {
         if (rank == 0)
@@ -430,6 +482,7 @@ static int cmd_write(const char *dir, uint64_t epoch, uint64_t bytes)
     }
     if (rank == 0)
         printf("%s\n", st.path);
+    free(z);
     return 0;
 }
 
@@ -467,6 +520,24 @@ int main(int argc, char **argv)
             DIE("drop-rank failed");
         H5Fclose(f);
         return 0;
+    }
+    if (!strcmp(cmd, "cat") && argc == 5) {   /* cat FILE RANK SEGMENT > bytes */
+        tern_error err = {0};
+        tern_ckpt *c;
+        tern_segment_info *si;
+        int ns;
+        if (tern_ckpt_open(argv[2], &c, &err) ||
+            tern_ckpt_segments(c, atoi(argv[3]), &si, &ns, &err))
+            DIE("%s", err.msg);
+        for (int i = 0; i < ns; i++)
+            if (!strcmp(si[i].name, argv[4])) {
+                unsigned char *b = malloc(si[i].size + 1);
+                if (tern_ckpt_read(c, atoi(argv[3]), argv[4], b, si[i].size, &err))
+                    DIE("%s", err.msg);
+                fwrite(b, 1, si[i].size, stdout);
+                return 0;
+            }
+        DIE("no segment %s", argv[4]);
     }
     if (!strcmp(cmd, "data-offset") && argc == 4) {
         H5Eset_auto2(H5E_DEFAULT, NULL, NULL);

@@ -2,7 +2,7 @@
  *
  * Every workload accepts the same command line:
  *   app [--iters N] [--size S] [--sleep-us U] [--ckpt-at K] [--die-at K]
- *       [--prepost]
+ *       [--hook-epoch E] [--prepost]
  *   --iters N     iterations of the main loop (one tern_snapshot() each)
  *   --size S      problem size; its meaning is per app (see the app's header)
  *   --sleep-us U  sleep U microseconds per iteration (so a test can trigger a
@@ -12,6 +12,10 @@
  *                 restart): a deterministic checkpoint for tests
  *   --die-at K    every rank _exit(42)s at the top of iteration K (first run
  *                 only): a deterministic "failure" after a checkpoint
+ *   --hook-epoch E  --ckpt-at and --die-at act in the run restarted from
+ *                 checkpoint epoch E instead of the first run (E = 0, the
+ *                 default), for chains: checkpoint, die, restart, checkpoint
+ *                 again, die again, restart again
  *   --prepost     (ring, masterworker) also keep a receive posted across the
  *                 snapshot point; (collmix) an MPI_Iallreduce pending across it;
  *                 (halo2d) persistent requests (Startall) pending across it
@@ -45,13 +49,14 @@ struct app_opts {
     long sleep_us;
     long ckpt_at;
     long die_at;
+    long hook_epoch;
     int prepost;
 };
 
 static inline void app_usage(const char *prog) {
     fprintf(stderr,
             "usage: %s [--iters N] [--size S] [--sleep-us U] [--ckpt-at K] "
-            "[--die-at K] [--prepost]\n",
+            "[--die-at K] [--hook-epoch E] [--prepost]\n",
             prog);
 }
 
@@ -77,6 +82,7 @@ static inline void app_parse(int argc, char **argv, struct app_opts *o) {
         else if (!strcmp(a, "--sleep-us")) { o->sleep_us = app_num(prog, a, v); i++; }
         else if (!strcmp(a, "--ckpt-at")) { o->ckpt_at = app_num(prog, a, v); i++; }
         else if (!strcmp(a, "--die-at")) { o->die_at = app_num(prog, a, v); i++; }
+        else if (!strcmp(a, "--hook-epoch")) { o->hook_epoch = app_num(prog, a, v); i++; }
         else if (!strcmp(a, "--prepost")) { o->prepost = 1; }
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) { app_usage(prog); exit(0); }
         else {
@@ -119,9 +125,11 @@ static inline uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
 
 /* The per-iteration hooks at the top of the loop, before tern_snapshot():
  * deterministic failure (--die-at) and checkpoint request (--ckpt-at). Only in
- * a run that did not restart, so a restarted run goes through. */
+ * the run that restarted from epoch --hook-epoch (0: the first run), so the
+ * run after it goes through. */
 static inline void app_hooks(const struct app_opts *o, long it, int restarted, int rank) {
-    if (restarted) return;
+    (void)restarted;
+    if ((long)tern_epoch() != o->hook_epoch) return;
     if (o->die_at > 0 && it == o->die_at) {
         fflush(stdout);
         if (rank == 0) fprintf(stderr, "app: dying at it=%ld (--die-at)\n", it);

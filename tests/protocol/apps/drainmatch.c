@@ -43,9 +43,9 @@ static void line(const char *fmt, ...) {
     tr[trlen++] = '\n';
     tr[trlen] = '\0';
 }
-#define EXPECT(c, ...)                                                         \
+#define EXPECT(c, fmt, ...)                                                    \
     do {                                                                       \
-        if (!(c)) { failed = 1; line("FAIL line %d: " __VA_ARGS__); }          \
+        if (!(c)) { failed = 1; line("FAIL line %d: " fmt, __LINE__, ##__VA_ARGS__); } \
     } while (0)
 
 /* check one received message's payload and status */
