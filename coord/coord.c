@@ -147,9 +147,10 @@ static int mkdir_p(const char *path)
 }
 
 static void event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int spawned;   /* started by MPI_Comm_spawn: not the job's rank 0 */
 static void event(const char *fmt, ...)
 {
-    if (tern_world_rank != 0) return;
+    if (tern_world_rank != 0 || spawned) return;
     char line[4096], path[4200];
     va_list ap;
     va_start(ap, fmt);
@@ -1176,7 +1177,7 @@ static unsigned local_triggers(void)
         next_interval_due = now_mono() + cfg_interval;
         f |= TRIG_CKPT;
     }
-    if (tern_world_rank == 0) {
+    if (tern_world_rank == 0 && !spawned) {
         scan_requests();
         f |= file_flags;
     }
@@ -1602,6 +1603,13 @@ void tern_coord_init(void)
     tern_internal = 0;
     install_signal();
     if (test_raise) raise(cfg_signal);   /* during MPI_Init: must be ignored */
+    MPI_Comm parent = MPI_COMM_NULL;
+    PMPI_Comm_get_parent(&parent);
+    if (parent != MPI_COMM_NULL) {
+        /* a spawned child: not part of the job's protocol, writes no events */
+        spawned = 1;
+        tern_unsafe_mark("MPI_Comm_spawn (this process was spawned)", TERN_UNSAFE_DYN, 0);
+    }
     if (cfg_interval > 0) next_interval_due = now_mono() + cfg_interval;
     if (cfg_restart) restart_open();
     /* triggers that arrived before MPI_Init returned are dropped */
@@ -1621,7 +1629,7 @@ void tern_coord_finalize(void)
         if (agree_recv & TRIG_CKPT && tern_world_rank == 0)
             say("a checkpoint request arrived after the last snapshot point; ignored");
     }
-    if (tern_world_rank == 0) {
+    if (tern_world_rank == 0 && !spawned) {
         last_scan = -1e9;
         scan_requests();   /* answer what arrived since the last look too */
         if (snap_count == 0 && (sig_flag || api_flag || pend_next))

@@ -106,7 +106,7 @@ for name, cls, kv, ln in entries:
     ret = p['ret']
     w('    %s rc_ = P%s(%s);' % (ret, name, ', '.join(body_args)))
     if cls in ('ctor', 'ictor'):
-        w('    *%s = tc_register(r_out_, %s, "%s");' % (outp, c0, name))
+        w('    *%s = rc_ == MPI_SUCCESS ? tc_register(r_out_, %s, "%s") : r_out_;' % (outp, c0, name))
     if cls == 'isend':
         w('    *request = tr_wrap(r_req_, TR_SEND, %s, buf, count, datatype, dest, tag);' % c0)
     elif cls == 'psend':

@@ -116,6 +116,12 @@ static int open_file(const char *path, tern_ckpt **out, tern_error *err)
         return tern_error_set(err, EINVAL, "%s: not an HDF5 file", path);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fapl_sec2(fapl);
+#if H5_VERSION_GE(1, 10, 7)
+    /* A committed checkpoint never changes, so no lock is needed; and flock
+     * fails on some shared file systems, which would make a restart on
+     * other nodes fail to read a perfectly good file. */
+    H5Pset_file_locking(fapl, 0, 1);
+#endif
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     char h5[256];
     tern_h5_last_error(h5, sizeof h5);  /* before any call clears the stack */

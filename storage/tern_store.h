@@ -54,7 +54,7 @@ typedef struct tern_store_opts {
     double disk_bytes_per_s;
 } tern_store_opts;
 
-/* Defaults: job NULL, compress_level 1, keep 2, chunk_bytes 0.
+/* Defaults: job NULL, compress_level 1, keep 2, chunk_bytes 0, disk_bytes_per_s 0.
  * Environment overrides applied by the callers, not here. */
 void tern_store_opts_default(tern_store_opts *o);
 

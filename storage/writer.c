@@ -234,6 +234,8 @@ static int tern_ckpt_begin_impl(MPI_Comm comm, const char *dir, uint64_t epoch,
         w->opts.chunk_bytes = TERN_DEFAULT_CHUNK;
     if (w->opts.chunk_bytes > TERN_MAX_CHUNK)
         w->opts.chunk_bytes = TERN_MAX_CHUNK;
+    if (w->opts.chunk_bytes < TERN_SPARSE_BLOCK)   /* a 32-byte index row per chunk */
+        w->opts.chunk_bytes = TERN_SPARSE_BLOCK;
     if (w->opts.keep < 1)
         w->opts.keep = 1;
     if (!w->opts.disk_bytes_per_s)
@@ -296,6 +298,9 @@ static int tern_ckpt_begin_impl(MPI_Comm comm, const char *dir, uint64_t epoch,
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (serial(w)) {
         H5Pset_fapl_sec2(fapl);
+#if H5_VERSION_GE(1, 10, 7)
+        H5Pset_file_locking(fapl, 0, 1);   /* the .partial name is the lock */
+#endif
     } else {
         H5Pset_fapl_mpio(fapl, w->comm, MPI_INFO_NULL);
         H5Pset_all_coll_metadata_ops(fapl, 1);

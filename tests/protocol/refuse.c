@@ -1,10 +1,12 @@
 /* refuse.c: calls outside the checkpoint protocol make checkpoints fail with a
  * message naming the call, while the job itself runs on normally.
  *
- * usage: refuse rma|io|thread [FILE]
+ * usage: refuse rma|io|thread|dyn [FILE]
  *   rma     MPI_Win_create before the loop, MPI_Win_free at it == 15
  *   io      MPI_File_open(FILE) before the loop, MPI_File_close at it == 15
  *   thread  MPI_Init_thread(MPI_THREAD_MULTIPLE): refused for the whole run
+ *   dyn     MPI_Comm_spawn of one child (this program, mode "child"), which
+ *           disconnects at once: refused for the whole run
  * Rank 0 asks for a checkpoint at it == 5 and it == 25; the snapshot return
  * codes are printed ("SNAPSHOT it=6 rc=-1" ...), then "RESULT <sum>".
  */
@@ -24,6 +26,19 @@ int main(int argc, char **argv)
         MPI_Init(&argc, &argv);
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (!strcmp(mode, "child")) {
+        MPI_Comm parent;
+        MPI_Comm_get_parent(&parent);
+        if (parent != MPI_COMM_NULL) MPI_Comm_disconnect(&parent);
+        MPI_Finalize();
+        return 0;
+    }
+    if (!strcmp(mode, "dyn")) {
+        MPI_Comm child;
+        char *cargv[] = { "child", NULL };
+        MPI_Comm_spawn(argv[0], cargv, 1, MPI_INFO_NULL, 0, MPI_COMM_WORLD, &child, MPI_ERRCODES_IGNORE);
+        MPI_Comm_disconnect(&child);
+    }
     double x = 0, winbuf[4] = { 0 };
     long it = 0;
     tern_protect("x", &x, 1, MPI_DOUBLE);

@@ -15,12 +15,13 @@ case $mode in
 rma) call=MPI_Win_create; what='one-sided' ;;
 io) call=MPI_File_open; what='MPI-IO' ;;
 thread) call='MPI_Init_thread(MPI_THREAD_MULTIPLE)'; what='MPI_THREAD_MULTIPLE' ;;
+dyn) call=MPI_Comm_spawn; what='dynamic process' ;;
 esac
 grep -q "^SNAPSHOT it=6 rc=-1$" "$work/out" || die "first checkpoint not refused"
 grep -F "failed epoch=" "$dir/events" | grep -F "$call" | grep -qF "$what" || die "no failed event naming $call"
 grep -qF "$call" "$work/err" || die "no message naming $call on stderr"
-if [ "$mode" = thread ]; then
-    grep -q "^SNAPSHOT it=26 rc=-1$" "$work/out" || die "THREAD_MULTIPLE: second checkpoint not refused"
+if [ "$mode" = thread ] || [ "$mode" = dyn ]; then
+    grep -q "^SNAPSHOT it=26 rc=-1$" "$work/out" || die "$mode: second checkpoint not refused"
 else
     grep -q "^SNAPSHOT it=26 rc=1$" "$work/out" || die "second checkpoint (after the free/close) not committed"
 fi

@@ -6,7 +6,9 @@
 set -u
 case_=$1 tern=$2 st=$3
 shift 3
-mpiexec=("$@")
+# Each MPI run gets its own timeout below the CTest one, so that a hang is
+# reported by this script and its trap still unmounts and cleans up.
+mpiexec=(timeout -k 5 60 "$@")
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 work=$(mktemp -d /tmp/tern-storage-bad.XXXXXX)
 mnt=""

@@ -152,7 +152,12 @@ static int fill(void *ctx, uint64_t off, void *dst, size_t n, tern_error *err)
 static void check_views(tern_ckpt *c, const char *path)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    /* the file is open through tern too, which opens without file locking;
+     * HDF5 refuses a second open of the same file with another setting */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_file_locking(fapl, 0, 1);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
     if (f < 0)
         DIE("%s: H5Fopen", path);
     int nviews = 0;
