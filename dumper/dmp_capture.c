@@ -13,6 +13,7 @@
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -332,7 +333,8 @@ static int64_t find_tid_offset(dmp_proc *p, dmp_state *s)
     return cand;
 }
 
-static int is_restorer_leftover(dmp_proc *p, const dmp_mapping *m, uint64_t *skip_end)
+static int is_restorer_leftover(dmp_proc *p, const dmp_mapping *m, uint64_t *skip_end,
+                                struct rst_hdr *hdr)
 {
     if (m->path[0] || m->shared || !(m->prot & PROT_READ))
         return 0;
@@ -342,6 +344,8 @@ static int is_restorer_leftover(dmp_proc *p, const dmp_mapping *m, uint64_t *ski
     if (memcmp(h.magic, RST_MAGIC, RST_MAGIC_LEN))
         return 0;
     *skip_end = m->start + h.total_len;
+    if (hdr)
+        *hdr = h;
     return 1;
 }
 
@@ -356,7 +360,20 @@ static int build_regions(dmp_proc *p, dmp_state *s, tern_error *err)
         free(m);
         return tern_error_set(err, ENOMEM, "out of memory");
     }
-    uint64_t skip_end = 0;
+    /* A restored process has pages of its image file mapped MAP_PRIVATE
+     * (lazy restore); the restorer's leftover header names that file. Those
+     * mappings are the process's anonymous memory: saved page by page like
+     * a deleted file's, never recorded as a clean mapping of a file that
+     * may be deleted or replaced later. */
+    uint64_t img_dev = 0, img_ino = 0, skip_end = 0;
+    for (int i = 0; i < n; i++) {
+        struct rst_hdr h;
+        if (m[i].start >= skip_end && is_restorer_leftover(p, &m[i], &skip_end, &h) && h.img_ino) {
+            img_dev = h.img_dev;
+            img_ino = h.img_ino;
+        }
+    }
+    skip_end = 0;
     for (int i = 0; i < n; i++) {
         dmp_mapping *x = &m[i];
         if (x->start < skip_end)
@@ -365,7 +382,7 @@ static int build_regions(dmp_proc *p, dmp_state *s, tern_error *err)
             !strcmp(x->path, "[vvar_vclock]") || !strcmp(x->path, "[vdso]") ||
             !strcmp(x->path, "[uprobes]"))
             continue;
-        if (is_restorer_leftover(p, x, &skip_end))
+        if (is_restorer_leftover(p, x, &skip_end, NULL))
             continue;
         dmp_region *r = &s->regions[s->h.nregions++];
         r->start = x->start;
@@ -380,7 +397,11 @@ static int build_regions(dmp_proc *p, dmp_state *s, tern_error *err)
         r->kind = DMP_R_ANON;
         if (x->path[0] == '/' && !x->deleted && strncmp(x->path, "/memfd:", 7)) {
             struct stat st;
-            if (stat(x->path, &st) == 0 && st.st_ino == x->inode) {
+            int of_image = img_ino && !x->shared && x->inode == img_ino &&
+                           (uint64_t)makedev(x->dev_major, x->dev_minor) == img_dev;
+            if (of_image) {
+                /* stays DMP_R_ANON with its path: every page is saved */
+            } else if (stat(x->path, &st) == 0 && st.st_ino == x->inode) {
                 r->kind = x->shared ? DMP_R_FILE_SHARED : DMP_R_FILE;
                 r->inode = st.st_ino;
                 r->dev = st.st_dev;

@@ -204,3 +204,13 @@ int dmp_image_pages(tern_ckpt *c, int rank, const char *prefix, const dmp_state 
             return -1;
     return 0;
 }
+
+int dmp_image_region_extents(tern_ckpt *c, int rank, const char *prefix, const dmp_state *s,
+                             uint32_t ri, tern_sink_fn sink, void *ctx, tern_extent **ext,
+                             uint64_t *next, tern_error *err)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s.pages.%u", prefix, ri);
+    shift sh = {NULL, sink, ctx, s->regions[ri].data_off};
+    return tern_ckpt_extents(c, rank, name, shift_sink, &sh, ext, next, err);
+}

@@ -36,6 +36,14 @@ int dmp_image_region_pages(tern_ckpt *c, int rank, const char *prefix, const dmp
 int dmp_image_region_read(tern_ckpt *c, int rank, const char *prefix, const dmp_state *s,
                           uint32_t ri, void *dst, tern_error *err);
 
+/* Region ri's pages as file extents (tern_ckpt_extents, offsets relative
+ * to the region's segment); every chunk is CRC-checked, those that cannot
+ * be mapped from the file are decoded and go to sink, with offsets as in
+ * dmp_image_put. */
+int dmp_image_region_extents(tern_ckpt *c, int rank, const char *prefix, const dmp_state *s,
+                             uint32_t ri, tern_sink_fn sink, void *ctx, tern_extent **ext,
+                             uint64_t *next, tern_error *err);
+
 /* All regions' pages to sink, region after region. */
 int dmp_image_pages(tern_ckpt *c, int rank, const char *prefix, const dmp_state *s,
                     tern_sink_fn sink, void *ctx, tern_error *err);

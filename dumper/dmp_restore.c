@@ -169,6 +169,64 @@ static int page_sink(void *vctx, uint64_t off, const void *src, size_t n, tern_e
     return 0;
 }
 
+/* Lazy restore: the pages of a region that lie as they are in the image
+ * file (RAW chunks, page aligned) are mapped MAP_PRIVATE from it instead of
+ * copied. These are the pieces, in image addresses. */
+typedef struct fmap {
+    uint32_t region;
+    struct rst_filemap m;
+} fmap;
+
+typedef struct fmaps {
+    fmap *v;
+    uint64_t n, cap;
+    uint64_t bytes;
+} fmaps;
+
+/* Turns the FILE extents of region ri (offsets in its segment, i.e. in the
+ * concatenation of its runs) into address ranges, split at run ends. */
+static int extents_to_maps(const dmp_state *s, uint32_t ri, const tern_extent *e, uint64_t ne,
+                           fmaps *out)
+{
+    const dmp_region *r = &s->regions[ri];
+    for (uint64_t k = 0; k < ne; k++) {
+        if (e[k].kind != TERN_EXTENT_FILE)
+            continue;
+        uint64_t lo = e[k].offset, hi = e[k].offset + e[k].len, run_lo = 0;
+        for (uint32_t j = 0; j < r->nruns && lo < hi; j++) {
+            const dmp_run *run = &s->runs[r->run0 + j];
+            uint64_t run_hi = run_lo + run->npages * PAGE;
+            if (lo < run_hi) {
+                uint64_t end = hi < run_hi ? hi : run_hi;
+                if (out->n == out->cap) {
+                    uint64_t nc = out->cap ? out->cap * 2 : 64;
+                    fmap *nv = realloc(out->v, nc * sizeof *nv);
+                    if (!nv)
+                        return -1;
+                    out->v = nv;
+                    out->cap = nc;
+                }
+                fmap *f = &out->v[out->n++];
+                f->region = ri;
+                f->m.addr = r->start + run->page * PAGE + (lo - run_lo);
+                f->m.len = end - lo;
+                f->m.foff = e[k].file_offset + (lo - e[k].offset);
+                out->bytes += f->m.len;
+                lo = end;
+            }
+            run_lo = run_hi;
+        }
+    }
+    return 0;
+}
+
+/* TERN_RESTORE_LAZY=0: copy every page, as before format 1.1. */
+static int lazy_wanted(void)
+{
+    const char *e = getenv("TERN_RESTORE_LAZY");
+    return !(e && !strcmp(e, "0"));
+}
+
 /* Cold image: keep the disk busy ahead of the store's chunk reads. */
 static void *readahead_thread(void *arg)
 {
@@ -288,7 +346,8 @@ int dmp_restore(tern_ckpt *c, int rank, const char *prefix, tern_error *err)
     double t_start = mono();
     if (dmp_image_load(c, rank, prefix, &s, err))
         return -1;
-    int memfd = -1, errfd = -1, nfiles = 0, rc = -1;
+    int memfd = -1, errfd = -1, imgfd = -1, nfiles = 0, rc = -1;
+    fmaps fm = {0};
     char *placed = NULL;
     int *files = NULL;
     void *blob = MAP_FAILED;
@@ -331,10 +390,33 @@ int dmp_restore(tern_ckpt *c, int rank, const char *prefix, tern_error *err)
     sink_ctx sc = {memfd, &s, placed, 0};
     double t_pages = mono();
     int prc = 0;
+    if (lazy_wanted())
+        imgfd = tern_ckpt_dup_fd(c);   /* the inode the store checks */
     for (uint32_t i = 0; i < s.h.nregions && !prc; i++) {
         const dmp_region *r = &s.regions[i];
         if (!r->data_pages)
             continue;
+        /* Big anonymous data regions (placed, or mapped from the memfd by
+         * the blob) take their RAW pages straight from the image file. Not
+         * the stack (MAP_GROWSDOWN must stay one anonymous mapping) and not
+         * executable regions (the image may sit on a noexec mount). */
+        if (imgfd >= 0 && r->kind == DMP_R_ANON && r->data_pages >= 256 &&
+            !(r->flags & DMP_F_STACK) && !(r->prot & PROT_EXEC)) {
+            tern_extent *ext = NULL;
+            uint64_t ne = 0, first = fm.n;
+            prc = dmp_image_region_extents(c, rank, prefix, &s, i, page_sink, &sc, &ext, &ne, err);
+            if (!prc && extents_to_maps(&s, i, ext, ne, &fm))
+                prc = tern_error_set(err, ENOMEM, "out of memory");
+            free(ext);
+            for (uint64_t k = first; !prc && placed[i] && k < fm.n; k++) {
+                void *want = (void *)fm.v[k].m.addr;
+                if (mmap(want, fm.v[k].m.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
+                         imgfd, (off_t)fm.v[k].m.foff) != want)
+                    prc = tern_error_set(err, errno, "page data: mapping the image at 0x%llx: %s",
+                                         (unsigned long long)fm.v[k].m.addr, strerror(errno));
+            }
+            continue;
+        }
         if (placed[i] && r->nruns == 1)   /* the store decodes straight into place */
             prc = dmp_image_region_read(c, rank, prefix, &s, i,
                                         (char *)(r->start + s.runs[r->run0].page * PAGE), err);
@@ -352,7 +434,12 @@ int dmp_restore(tern_ckpt *c, int rank, const char *prefix, tern_error *err)
     int floor = dmp_fds_max(&s) + 1;
     if (floor < 64)
         floor = 64;
+    if (imgfd >= 0 && !fm.n) {   /* nothing mapped from it: not needed */
+        close(imgfd);
+        imgfd = -1;
+    }
     if ((memfd = move_high(memfd, floor)) < 0 ||
+        (imgfd >= 0 && (imgfd = move_high(imgfd, floor)) < 0) ||
         (errfd = fcntl(2, F_DUPFD_CLOEXEC, floor)) < 0) {
         tern_error_set(err, errno, "fd shuffle: %s", strerror(errno));
         goto fail;
@@ -365,6 +452,11 @@ int dmp_restore(tern_ckpt *c, int rank, const char *prefix, tern_error *err)
         tern_error_set(err, ENOMEM, "out of memory");
         goto fail;
     }
+    if (imgfd >= 0) {   /* closed by the blob with the mapped files */
+        files[nfiles++] = imgfd;
+        imgfd = -1;
+    }
+    int img_at = nfiles - 1;
     for (uint32_t i = 0; i < s.h.nregions; i++) {
         const dmp_region *r = &s.regions[i];
         region_fd[i] = -1;
@@ -393,6 +485,7 @@ int dmp_restore(tern_ckpt *c, int rank, const char *prefix, tern_error *err)
     uint64_t args_len = sizeof(struct rst_args) + s.h.nregions * (sizeof(struct rst_map) + 32) +
                         s.h.nruns * sizeof(struct rst_run) +
                         s.h.nthreads * (sizeof(struct rst_thread) + frame_sz + 64) +
+                        fm.n * sizeof(struct rst_filemap) + s.h.nregions * 8 +
                         s.h.nsiginfo * 128 + (nfiles + 1) * sizeof(int) + 4096;
     args_len = RUP(args_len, PAGE);
     uint64_t stacks_len = (uint64_t)s.h.nthreads * THREAD_STACK;
@@ -420,6 +513,14 @@ int dmp_restore(tern_ckpt *c, int rank, const char *prefix, tern_error *err)
     a->blob_len = blob_len;
     a->memfd = memfd;
     a->errfd = errfd;
+    a->imgfd = img_at >= 0 ? files[img_at] : -1;
+    if (a->imgfd >= 0) {
+        struct stat ist;
+        if (fstat(a->imgfd, &ist) == 0) {
+            hdr->img_dev = ist.st_dev;
+            hdr->img_ino = ist.st_ino;
+        }
+    }
 
     a->maps = take(&bp, s.h.nregions * sizeof *a->maps, 8);
     a->nmaps = s.h.nregions;
@@ -436,6 +537,23 @@ int dmp_restore(tern_ckpt *c, int rank, const char *prefix, tern_error *err)
         m->nruns = r->nruns;
         m->runs = take(&bp, r->nruns * sizeof(struct rst_run) + 1, 8);
         memcpy(m->runs, &s.runs[r->run0], r->nruns * sizeof(struct rst_run));
+        if (!placed[i]) {   /* placed regions were mapped from the image already */
+            uint64_t k0 = 0;
+            while (k0 < fm.n && fm.v[k0].region != i)
+                k0++;
+            uint64_t k1 = k0;
+            while (k1 < fm.n && fm.v[k1].region == i)
+                k1++;
+            m->nfile = (uint32_t)(k1 - k0);
+            m->file = take(&bp, m->nfile * sizeof(struct rst_filemap) + 8, 8);
+            if (!m->file) {
+                free(region_fd);
+                tern_error_set(err, ENOMEM, "restorer arguments overflow");
+                goto fail;
+            }
+            for (uint64_t k = k0; k < k1; k++)
+                m->file[k - k0] = fm.v[k].m;
+        }
         if (placed[i])
             m->kind = RST_ANON_PLACED;
         else if (r->kind == DMP_R_FILE)
@@ -558,8 +676,11 @@ int dmp_restore(tern_ckpt *c, int rank, const char *prefix, tern_error *err)
 
     if (getenv("TERN_DUMPER_TIMING"))
         fprintf(stderr, "tern restore: timing: metadata+checks %.3f s, page data %.3f s "
-                "(%.1f MiB), blob setup %.3f s\n", t_pages - t_start, t_pages_done - t_pages,
-                s.h.data_bytes / 1048576.0, mono() - t_pages_done);
+                "(%.1f MiB, %.1f MiB of it mapped from the image), blob setup %.3f s\n",
+                t_pages - t_start, t_pages_done - t_pages, s.h.data_bytes / 1048576.0,
+                fm.bytes / 1048576.0, mono() - t_pages_done);
+    free(fm.v);
+    fm.v = NULL;
 
     /* ---- point of no return ---- */
     tern_ckpt_close(c);
@@ -597,6 +718,9 @@ fail:
         munmap(blob, blob_len);
     if (memfd >= 0)
         close(memfd);
+    if (imgfd >= 0)
+        close(imgfd);
+    free(fm.v);
     if (errfd >= 0)
         close(errfd);
     for (int i = 0; i < nfiles; i++)

@@ -39,6 +39,10 @@ static inline size_t tern_sparse_bitmap_bytes(size_t n)
 }
 
 uint32_t tern_crc32(const void *p, size_t n);
+/* CRC32 of more bytes after crc (zlib's crc32(crc, p, n)). */
+uint32_t tern_crc32_update(uint32_t crc, const void *p, size_t n);
+/* CRC32 of n zero bytes. */
+uint32_t tern_zero_crc32(size_t n);
 
 /* True when all n bytes are zero. */
 int tern_is_zero(const void *p, size_t n);

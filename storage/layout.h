@@ -20,7 +20,12 @@
 
 #include "error.h"
 
-#define TERN_FORMAT_MINOR 0
+#define TERN_FORMAT_MINOR 1
+/* Minor 1: every RAW chunk whose logical length is a multiple of
+ * TERN_RAW_ALIGN starts at a file offset that is a multiple of it (root
+ * attribute raw_align), so a reader can mmap it. Readers check the actual
+ * offset and never rely on the attribute. */
+#define TERN_RAW_ALIGN 4096u
 #define TERN_NAME_MAX 200
 #define TERN_SEG_NAME_FIELD 208     /* NUL-padded name field in seg_rec */
 #define TERN_ARRAY_CRC_PIECE (1u << 20)  /* bytes per array CRC piece */

@@ -17,6 +17,7 @@
 
 struct tern_ckpt {
     hid_t file;
+    int fd;                   /* HDF5's own descriptor (sec2), not ours to close */
     tern_ckpt_info info;
 };
 
@@ -148,6 +149,10 @@ static int open_file(const char *path, tern_ckpt **out, tern_error *err)
         return tern_error_set(err, ENOMEM, "out of memory");
     }
     c->file = f;
+    c->fd = -1;
+    int *vfd = NULL;
+    if (H5Fget_vfd_handle(f, H5P_DEFAULT, (void **)&vfd) >= 0 && vfd)
+        c->fd = *vfd;
     tern_ckpt_info *in = &c->info;
     in->format_version = ver;
     int32_t nr = -1;
@@ -479,6 +484,247 @@ static int tern_ckpt_read_fn_impl(tern_ckpt *c, int rank, const char *name, tern
     return rc;
 }
 
+/* ---- extents: where a segment's bytes lie in the file ------------------- */
+
+int tern_ckpt_dup_fd(tern_ckpt *c)
+{
+    if (!c || c->fd < 0) {
+        errno = EBADF;
+        return -1;
+    }
+    return fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
+}
+
+static int add_extent(tern_extent **v, uint64_t *n, uint64_t *cap, int kind, uint64_t off,
+                      uint64_t len, uint64_t foff)
+{
+    if (*n) {
+        tern_extent *p = &(*v)[*n - 1];
+        if (p->kind == kind && p->offset + p->len == off &&
+            (kind != TERN_EXTENT_FILE || p->file_offset + p->len == foff)) {
+            p->len += len;
+            return 0;
+        }
+    }
+    if (*n == *cap) {
+        uint64_t nc = *cap ? *cap * 2 : 64;
+        tern_extent *nv = realloc(*v, nc * sizeof *nv);
+        if (!nv)
+            return -1;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = (tern_extent){off, len, kind == TERN_EXTENT_FILE ? foff : 0, kind, 0};
+    return 0;
+}
+
+static int tern_ckpt_extents_impl(tern_ckpt *c, int rank, const char *name, tern_sink_fn sink,
+                                  void *ctx, tern_extent **ext, uint64_t *next, tern_error *err)
+{
+    const char *p = c->info.path;
+    *ext = NULL;
+    *next = 0;
+    rank_tables rt;
+    if (open_rank(c, rank, &rt, err))
+        return -1;
+    const seg_rec *s = find_seg(&rt, name);
+    if (!s) {
+        close_rank(&rt);
+        return tern_error_set(err, ENOENT, "%s: rank %d: segment '%s': not in checkpoint", p,
+                              rank, name);
+    }
+    chunk_rec *ch = NULL;
+    int rc = 0;
+    hid_t dch = H5Dopen2(rt.g, "chunks", H5P_DEFAULT);
+    if (dch < 0) {
+        close_rank(&rt);
+        return tern_error_set(err, EIO, "%s: rank %d: chunk index missing", p, rank);
+    }
+    hid_t sp = H5Dget_space(dch);
+    hssize_t total = H5Sget_simple_extent_npoints(sp);
+    if (total < 0 || s->first_chunk > (uint64_t)total || s->nchunks > (uint64_t)total - s->first_chunk) {
+        rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk index out of range",
+                            p, rank, s->name);
+    } else if (s->nchunks) {
+        ch = malloc(s->nchunks * sizeof *ch);
+        hsize_t start = s->first_chunk, cnt = s->nchunks;
+        H5Sselect_hyperslab(sp, H5S_SELECT_SET, &start, NULL, &cnt, NULL);
+        hid_t ms = H5Screate_simple(1, &cnt, NULL);
+        if (!ch || H5Dread(dch, tern_h5_chunk_type(), ms, sp, H5P_DEFAULT, ch) < 0)
+            rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk index unreadable",
+                                p, rank, s->name);
+        H5Sclose(ms);
+    }
+    H5Sclose(sp);
+    H5Dclose(dch);
+    uint64_t sum = 0;
+    for (uint64_t i = 0; rc == 0 && i < s->nchunks; i++)
+        sum += ch[i].raw;
+    if (rc == 0 && sum != s->size)
+        rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunks hold %" PRIu64
+                            " bytes, table says %" PRIu64, p, rank, s->name, sum, s->size);
+    /* RAW chunks are checked through a slice buffer that stays in the CPU
+     * cache; nothing is copied out. */
+    enum { SLICE = 256 << 10 };
+    unsigned char *stored = NULL, *raw = NULL, *slice = NULL;
+    size_t stored_cap = 0, raw_cap = 0;
+    uint64_t cap = 0, off = 0;
+    hid_t data = -1;
+    uint32_t data_k = UINT32_MAX;
+    haddr_t data_addr = HADDR_UNDEF;
+    hsize_t data_dim = 0;
+    for (uint64_t i = 0; rc == 0 && i < s->nchunks; i++) {
+        chunk_rec *r = &ch[i];
+        if (r->raw > TERN_MAX_CHUNK || r->stored > r->raw + r->raw / 8 + 1024 ||
+            (r->kind == TERN_CHUNK_RAW && r->stored != r->raw)) {
+            rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
+                                ": bad sizes in chunk index", p, rank, s->name, i);
+            break;
+        }
+        if (r->stored && r->data != data_k) {
+            if (data >= 0)
+                H5Dclose(data);
+            char dn[32];
+            snprintf(dn, sizeof dn, "data.%u", r->data);
+            data = H5Lexists(rt.g, dn, H5P_DEFAULT) > 0 ? H5Dopen2(rt.g, dn, H5P_DEFAULT) : -1;
+            data_k = r->data;
+            if (data < 0) {
+                rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
+                                    ": data.%u missing", p, rank, s->name, i, r->data);
+                break;
+            }
+            hid_t fs = H5Dget_space(data);
+            H5Sget_simple_extent_dims(fs, &data_dim, NULL);
+            H5Sclose(fs);
+            data_addr = H5Dget_offset(data);   /* contiguous: where data.K starts */
+        }
+        if (r->stored && (r->offset > data_dim || r->stored > data_dim - r->offset)) {
+            rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
+                                ": cannot read stored bytes (short file?)", p, rank, s->name, i);
+            break;
+        }
+        uint64_t foff = data_addr != HADDR_UNDEF ? (uint64_t)data_addr + r->offset : 0;
+        int mappable = r->kind == TERN_CHUNK_RAW && c->fd >= 0 && data_addr != HADDR_UNDEF &&
+                       r->raw % TERN_PAGE_ALIGN == 0 && off % TERN_PAGE_ALIGN == 0 &&
+                       foff % TERN_PAGE_ALIGN == 0;
+        if (mappable) {
+            if (!slice && !(slice = malloc(SLICE))) {
+                rc = tern_error_set(err, ENOMEM, "out of memory");
+                break;
+            }
+            uint32_t crc = 0;
+            int short_read = 0;
+            for (uint64_t o = 0; o < r->raw;) {
+                size_t n = r->raw - o < SLICE ? (size_t)(r->raw - o) : SLICE;
+                ssize_t k = pread(c->fd, slice, n, (off_t)(foff + o));
+                if (k <= 0) {
+                    if (k < 0 && errno == EINTR)
+                        continue;
+                    short_read = 1;
+                    break;
+                }
+                crc = tern_crc32_update(crc, slice, (size_t)k);
+                o += (uint64_t)k;
+            }
+            if (short_read) {
+                rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
+                                    ": cannot read stored bytes (short file?)", p, rank,
+                                    s->name, i);
+                break;
+            }
+            if (crc != r->crc) {
+                rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
+                                    ": CRC mismatch (stored %08x, computed %08x)", p, rank,
+                                    s->name, i, r->crc, crc);
+                break;
+            }
+            if (add_extent(ext, next, &cap, TERN_EXTENT_FILE, off, r->raw, foff)) {
+                rc = tern_error_set(err, ENOMEM, "out of memory");
+                break;
+            }
+            off += r->raw;
+            continue;
+        }
+        if (r->kind == TERN_CHUNK_ZERO) {
+            if (r->crc != tern_zero_crc32(r->raw)) {
+                rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
+                                    ": CRC mismatch (stored %08x, computed %08x)", p, rank,
+                                    s->name, i, r->crc, tern_zero_crc32(r->raw));
+                break;
+            }
+            if (add_extent(ext, next, &cap, TERN_EXTENT_ZERO, off, r->raw, 0)) {
+                rc = tern_error_set(err, ENOMEM, "out of memory");
+                break;
+            }
+            off += r->raw;
+            continue;
+        }
+        /* anything else: decoded, checked and handed to sink */
+        if (r->stored > stored_cap) {
+            free(stored);
+            stored = malloc(stored_cap = r->stored);
+        }
+        if (r->raw > raw_cap) {
+            free(raw);
+            raw = malloc(raw_cap = r->raw);
+        }
+        if ((r->stored && !stored) || (r->raw && !raw)) {
+            rc = tern_error_set(err, ENOMEM, "out of memory");
+            break;
+        }
+        if (r->stored) {
+            hid_t fs = H5Dget_space(data);
+            hsize_t start = r->offset, cnt = r->stored;
+            H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &cnt, NULL);
+            hid_t ms = H5Screate_simple(1, &cnt, NULL);
+            herr_t e = H5Dread(data, H5T_NATIVE_UCHAR, ms, fs, H5P_DEFAULT, stored);
+            H5Sclose(ms);
+            H5Sclose(fs);
+            if (e < 0) {
+                rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
+                                    ": cannot read stored bytes (short file?)", p, rank,
+                                    s->name, i);
+                break;
+            }
+        }
+        if (tern_chunk_decode((int)r->kind, stored, r->stored, raw, r->raw)) {
+            rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
+                                ": stored bytes do not decode (kind %u)", p, rank, s->name,
+                                i, r->kind);
+            break;
+        }
+        uint32_t crc = tern_crc32(raw, r->raw);
+        if (crc != r->crc) {
+            rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
+                                ": CRC mismatch (stored %08x, computed %08x)", p, rank,
+                                s->name, i, r->crc, crc);
+            break;
+        }
+        if (sink && sink(ctx, off, raw, r->raw, err)) {
+            rc = tern_error_prefix(err, "%s: rank %d: segment '%s': ", p, rank, s->name);
+            break;
+        }
+        if (add_extent(ext, next, &cap, TERN_EXTENT_DATA, off, r->raw, 0)) {
+            rc = tern_error_set(err, ENOMEM, "out of memory");
+            break;
+        }
+        off += r->raw;
+    }
+    if (data >= 0)
+        H5Dclose(data);
+    free(stored);
+    free(raw);
+    free(slice);
+    free(ch);
+    close_rank(&rt);
+    if (rc) {
+        free(*ext);
+        *ext = NULL;
+        *next = 0;
+    }
+    return rc;
+}
+
 /* ---- arrays ------------------------------------------------------------ */
 
 static hid_t open_array(tern_ckpt *c, const char *name, tern_error *err)
@@ -734,6 +980,18 @@ int tern_ckpt_read_fn(tern_ckpt *c, int rank, const char *name, tern_sink_fn sin
 {
     tern_h5_mute_t m = tern_h5_mute();
     int rc = tern_ckpt_read_fn_impl(c, rank, name, sink, ctx, err);
+    tern_h5_unmute(m);
+    return rc;
+}
+
+int tern_ckpt_extents(tern_ckpt *c, int rank, const char *name, tern_sink_fn sink, void *ctx,
+                      tern_extent **ext, uint64_t *next, tern_error *err)
+{
+    tern_error scratch;
+    if (!err)
+        err = &scratch;
+    tern_h5_mute_t m = tern_h5_mute();
+    int rc = tern_ckpt_extents_impl(c, rank, name, sink, ctx, ext, next, err);
     tern_h5_unmute(m);
     return rc;
 }

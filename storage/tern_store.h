@@ -171,6 +171,48 @@ typedef int (*tern_sink_fn)(void *ctx, uint64_t offset, const void *src,
 int tern_ckpt_read_fn(tern_ckpt *c, int rank, const char *name,
                       tern_sink_fn sink, void *ctx, tern_error *err);
 
+/* ---- file extents: mapping a segment straight from the file ---------- */
+
+#define TERN_PAGE_ALIGN 4096
+
+enum tern_extent_kind {
+    TERN_EXTENT_FILE = 0,     /* the bytes lie as they are at file_offset */
+    TERN_EXTENT_ZERO = 1,     /* all zero, nothing stored */
+    TERN_EXTENT_DATA = 2,     /* stored encoded (or RAW but not page aligned):
+                                 handed to the sink, decoded and checked */
+};
+
+typedef struct tern_extent {
+    uint64_t offset;          /* logical offset in the segment */
+    uint64_t len;             /* logical bytes */
+    uint64_t file_offset;     /* FILE: byte offset in the checkpoint file */
+    int32_t kind;             /* tern_extent_kind */
+    int32_t reserved;
+} tern_extent;
+
+/* Where segment NAME's bytes are, for a reader that maps them from the file
+ * instead of copying them (the dumper's restore). Checks the CRC of every
+ * chunk first, like tern_ckpt_read: RAW chunks are read through a small
+ * buffer that is reused (the file's page cache is read, nothing is handed
+ * out). *ext (malloc'ed, *next entries) lists the segment in order,
+ * neighbours of one kind merged:
+ *   FILE  offset, len and file_offset are multiples of TERN_PAGE_ALIGN, so
+ *         mmap(MAP_PRIVATE) of the descriptor from tern_ckpt_dup_fd at
+ *         file_offset gives exactly these bytes. Format 1.1 files (raw_align
+ *         attribute) store every page-multiple RAW chunk this way; older
+ *         files have such chunks only where they happen to be aligned.
+ *   ZERO  all zero.
+ *   DATA  decoded bytes handed to sink(ctx, offset, src, n) in order, as by
+ *         tern_ckpt_read_fn (sink may be NULL to only check them).
+ * On error nothing is returned; the sink may have had part of the data. */
+int tern_ckpt_extents(tern_ckpt *c, int rank, const char *name, tern_sink_fn sink,
+                      void *ctx, tern_extent **ext, uint64_t *next, tern_error *err);
+
+/* A new read-only descriptor (O_CLOEXEC) of the very file c reads: the
+ * inode whose CRCs tern_ckpt_extents checked, even if the path has been
+ * replaced since tern_ckpt_open. -1 with errno on failure. */
+int tern_ckpt_dup_fd(tern_ckpt *c);
+
 /* Global arrays written with tern_ckpt_put_array. */
 int tern_ckpt_array_info(tern_ckpt *c, const char *name, size_t *elem_size,
                          uint64_t *total, uint64_t **rank_counts /* nranks, free() */,

@@ -25,6 +25,8 @@
 
 #define DEFAULT_ROUND_BYTES (64u << 20)
 
+static const unsigned char zero_pad[TERN_RAW_ALIGN];
+
 typedef struct pieces {
     struct iovec *v;
     size_t n, cap;
@@ -219,7 +221,16 @@ int tern_w_write_data(tern_ckpt_writer *w, tern_error *err)
                 w->zero += n;
                 break;
             case TERN_CHUNK_RAW:
-                prc = add_piece(&pc, raw, n);
+                /* format 1.1: a whole-page RAW chunk starts on a page of
+                 * the file (data.K itself is page aligned, writer.c) */
+                if (n % TERN_RAW_ALIGN == 0 && bytes % TERN_RAW_ALIGN) {
+                    size_t pad = TERN_RAW_ALIGN - bytes % TERN_RAW_ALIGN;
+                    prc = add_piece(&pc, zero_pad, pad);
+                    bytes += pad;
+                    c->offset = bytes;
+                }
+                if (!prc)
+                    prc = add_piece(&pc, raw, n);
                 break;
             case TERN_CHUNK_DEFLATE:
                 /* keep the bitmap slot: it is tiny and keeps zout aligned */

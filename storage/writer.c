@@ -236,6 +236,9 @@ static int tern_ckpt_begin_impl(MPI_Comm comm, const char *dir, uint64_t epoch,
         w->opts.chunk_bytes = TERN_MAX_CHUNK;
     if (w->opts.chunk_bytes < TERN_SPARSE_BLOCK)   /* a 32-byte index row per chunk */
         w->opts.chunk_bytes = TERN_SPARSE_BLOCK;
+    /* whole pages, so that every chunk but a segment's last starts and ends
+     * on a page of the segment (RAW chunks can then be mapped from the file) */
+    w->opts.chunk_bytes = (w->opts.chunk_bytes + TERN_RAW_ALIGN - 1) / TERN_RAW_ALIGN * TERN_RAW_ALIGN;
     if (w->opts.keep < 1)
         w->opts.keep = 1;
     if (!w->opts.disk_bytes_per_s)
@@ -306,8 +309,12 @@ static int tern_ckpt_begin_impl(MPI_Comm comm, const char *dir, uint64_t epoch,
         H5Pset_all_coll_metadata_ops(fapl, 1);
         H5Pset_coll_metadata_write(fapl, 1);
     }
-    /* Chunk data lands on page boundaries: whole-page writes are cheaper. */
-    H5Pset_alignment(fapl, 65536, 4096);
+    /* Chunk data lands on page boundaries: whole-page writes are cheaper,
+     * and RAW chunks (padded to pages inside data.K, write_data.c) can be
+     * mapped straight from the file by a reader. Every data.K that holds a
+     * page-multiple RAW chunk is at least a page long, so a threshold of one
+     * page aligns all of them. */
+    H5Pset_alignment(fapl, TERN_RAW_ALIGN, TERN_RAW_ALIGN);
     w->file = H5Fcreate(w->partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     char h5[256];
     tern_h5_last_error(h5, sizeof h5);  /* before any call clears the stack */
@@ -526,6 +533,7 @@ static int write_root_attrs(tern_ckpt_writer *w, int nnodes)
     rc |= tern_attr_put_str(f, "tern_version", TERN_VERSION);
     rc |= tern_attr_put_str(f, "mpi_version", rm->mpi);
     rc |= tern_attr_put_u64(f, "chunk_bytes", w->opts.chunk_bytes);
+    rc |= tern_attr_put_u64(f, "raw_align", TERN_RAW_ALIGN);
     rc |= tern_attr_put_i32(f, "compress_level", w->opts.compress_level);
     rc |= tern_attr_put_i32(f, "nnodes", nnodes);
     free(rm);
@@ -939,7 +947,10 @@ static int tern_ckpt_commit_impl(tern_ckpt_writer *w, tern_ckpt_stats *stats, te
     if (!local && w->rank == 0) {
         /* fallocate(2), not posix_fallocate: where the file system cannot
          * reserve, glibc's emulation touches every block; skip instead. */
-        int e = fallocate(w->fd, 0, 0, (off_t)fsize) == 0 ? 0 : errno;
+        /* KEEP_SIZE: the reservation must not become part of the file (a
+         * tiny image would carry a megabyte of tail); phase 5 releases what
+         * HDF5 did not use. */
+        int e = fallocate(w->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)fsize) == 0 ? 0 : errno;
         if (e && e != EOPNOTSUPP && e != EINVAL && e != ENOSYS)
             local = tern_error_set(err, e, "%s: reserving %llu bytes: %s", w->partial,
                                    (unsigned long long)fsize, strerror(e));
@@ -959,6 +970,13 @@ static int tern_ckpt_commit_impl(tern_ckpt_writer *w, tern_ckpt_stats *stats, te
     trace(w, "close");
     /* phase 5: durable. One fsync per node flushes every rank's pages there;
      * one agreement covers the close and the fsync. */
+    if (!local && w->rank == 0) {
+        /* Truncating to the size HDF5 left frees the blocks reserved past it. */
+        struct stat pst;
+        if (stat(w->partial, &pst) == 0 && truncate(w->partial, pst.st_size) != 0)
+            local = tern_error_set(err, errno, "%s: releasing reserved space: %s",
+                                   w->partial, strerror(errno));
+    }
     if (!local && w->node_rank == 0)
         local = tern_fsync_path(w->partial, err);
     if (tern_w_agree(w, local, err))

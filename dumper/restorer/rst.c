@@ -248,6 +248,14 @@ static void map_region(struct rst_args *a, const struct rst_map *m)
                 die(a, "mmap page data", addr, r);
             off += len;
         }
+        /* the image's own pages: from the page cache on first touch,
+         * copied only when written */
+        for (uint32_t i = 0; i < m->nfile; i++) {
+            r = sc6(NR_mmap, (long)m->file[i].addr, (long)m->file[i].len, m->prot,
+                    MAP_PRIVATE | MAP_FIXED, a->imgfd, (long)m->file[i].foff);
+            if (r != (long)m->file[i].addr)
+                die(a, "mmap of the image file", m->file[i].addr, r);
+        }
         break;
     }
     case RST_FILE_PRIVATE: {

@@ -23,6 +23,10 @@
 struct rst_hdr {
     char magic[RST_MAGIC_LEN];
     uint64_t total_len;             /* whole reservation, for the dumper */
+    /* The image file whose pages were mapped MAP_PRIVATE into the restored
+     * process (0/0: none). A later dump treats mappings of this inode as
+     * anonymous memory and saves their pages (dmp_capture.c). */
+    uint64_t img_dev, img_ino;
 };
 
 /* Kernel x86-64 signal frame pieces (asm/sigcontext.h, asm/ucontext.h),
@@ -66,6 +70,11 @@ struct rst_run {
     uint64_t npages;
 };
 
+/* Pages mapped MAP_PRIVATE straight from the image file (lazy restore). */
+struct rst_filemap {
+    uint64_t addr, len, foff;
+};
+
 struct rst_map {
     uint64_t start, len;
     uint64_t foff;                  /* file offset (file kinds) */
@@ -75,8 +84,9 @@ struct rst_map {
     int32_t kind;
     int32_t fd;                     /* file fd for file kinds, else -1 */
     uint32_t nruns;
-    uint32_t pad;
+    uint32_t nfile;                 /* RST_ANON_MEMFD: pieces mapped from the image */
     struct rst_run *runs;
+    struct rst_filemap *file;       /* over the memfd mapping, after it */
 };
 
 struct rst_args;
@@ -115,7 +125,7 @@ struct rst_args {
     int32_t memfd;                  /* page data; closed at the end */
     int32_t errfd;                  /* tern's stderr, for the last words */
     int32_t nclose;                 /* fds only the restorer used: closed */
-    int32_t pad0;
+    int32_t imgfd;                  /* the image file (rst_map.file), or -1 */
     int32_t *close_fds;
 
     /* tern's own rseq registration, dropped before its TLS goes away */
