@@ -67,12 +67,20 @@ extern tern_comm **tc_chunks[4096];
 extern tern_comm *tc_world_p, *tc_self_p;
 extern uint32_t tc_count;
 
+/* A tagged handle that names no communicator of this run: typically one
+ * created after the snapshot point, kept in protected memory and used after a
+ * restart that did not create it again. Reports that on stderr and aborts the
+ * job; without it the handle would reach Open MPI and crash there. */
+void tc_bad_handle(uintptr_t v) __attribute__((noreturn, cold));
 static inline tern_comm *tc_get(MPI_Comm h)
 {
     uintptr_t v = (uintptr_t)h;
     if ((v >> 48) == TERN_TAG_COMM) {
         uint32_t i = (uint32_t)v;
-        return tc_chunks[i / TC_CHUNK][i % TC_CHUNK];
+        tern_comm **ch = TERN_LIKELY(i / TC_CHUNK < 4096) ? tc_chunks[i / TC_CHUNK] : NULL;
+        tern_comm *c = TERN_LIKELY(ch != NULL) ? ch[i % TC_CHUNK] : NULL;
+        if (TERN_UNLIKELY(!c)) tc_bad_handle(v);
+        return c;
     }
     if (h == MPI_COMM_WORLD) return tc_world_p;
     if (h == MPI_COMM_SELF) return tc_self_p;

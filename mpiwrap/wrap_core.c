@@ -5,6 +5,7 @@
 #include "wrap.h"
 
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,16 @@ static void *xcalloc(size_t n, size_t s)
         abort();
     }
     return p;
+}
+
+void tc_bad_handle(uintptr_t v)
+{
+    fprintf(stderr, "tern: rank %d: communicator handle %#lx names no communicator of this run "
+            "(after a restart, communicators kept in protected memory must be created again, "
+            "in the same order, before tern_recover(); see docs/api.md)\n",
+            tern_world_rank, (unsigned long)v);
+    PMPI_Abort(MPI_COMM_WORLD, 18);
+    _exit(18);
 }
 
 tern_comm *tc_by_ordinal(uint32_t ord)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -563,9 +564,15 @@ static int tern_ckpt_extents_impl(tern_ckpt *c, int rank, const char *name, tern
     if (rc == 0 && sum != s->size)
         rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunks hold %" PRIu64
                             " bytes, table says %" PRIu64, p, rank, s->name, sum, s->size);
-    /* RAW chunks are checked through a slice buffer that stays in the CPU
-     * cache; nothing is copied out. */
-    enum { SLICE = 256 << 10 };
+    /* RAW chunks are checked where they lie in the page cache (a read-only
+     * window of the file), or else through a slice buffer that stays in the
+     * CPU cache; nothing is copied out. */
+    enum { SLICE = 256 << 10, WINDOW = 64 << 20, WINDOW_ALIGN = 2 << 20 };
+    struct stat fst;
+    uint64_t fsize = c->fd >= 0 && fstat(c->fd, &fst) == 0 ? (uint64_t)fst.st_size : 0;
+    void *win = MAP_FAILED;
+    uint64_t win_lo = 0, win_len = 0;
+    int use_win = !getenv("TERN_STORE_NO_MMAP");
     unsigned char *stored = NULL, *raw = NULL, *slice = NULL;
     size_t stored_cap = 0, raw_cap = 0;
     uint64_t cap = 0, off = 0;
@@ -608,13 +615,38 @@ static int tern_ckpt_extents_impl(tern_ckpt *c, int rank, const char *name, tern
                        r->raw % TERN_PAGE_ALIGN == 0 && off % TERN_PAGE_ALIGN == 0 &&
                        foff % TERN_PAGE_ALIGN == 0;
         if (mappable) {
-            if (!slice && !(slice = malloc(SLICE))) {
-                rc = tern_error_set(err, ENOMEM, "out of memory");
+            if (foff + r->raw > fsize) {
+                rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
+                                    ": cannot read stored bytes (short file?)", p, rank,
+                                    s->name, i);
                 break;
             }
             uint32_t crc = 0;
             int short_read = 0;
-            for (uint64_t o = 0; o < r->raw;) {
+            /* the page cache itself, through a read-only window (64 MiB at a
+             * time: one mapping per chunk costs more than the copy saved) */
+            if (win != MAP_FAILED && (foff < win_lo || foff + r->raw > win_lo + win_len)) {
+                munmap(win, win_len);
+                win = MAP_FAILED;
+            }
+            if (win == MAP_FAILED && use_win) {
+                win_lo = foff & ~(uint64_t)(WINDOW_ALIGN - 1);
+                win_len = WINDOW;
+                if (win_len < foff + r->raw - win_lo)
+                    win_len = foff + r->raw - win_lo;
+                if (win_lo + win_len > fsize)
+                    win_len = fsize - win_lo;
+                win = mmap(NULL, win_len, PROT_READ, MAP_SHARED, c->fd, (off_t)win_lo);
+                if (win == MAP_FAILED)
+                    use_win = 0;
+            }
+            if (win != MAP_FAILED) {
+                crc = tern_crc32((const unsigned char *)win + (foff - win_lo), r->raw);
+            } else if (!slice && !(slice = malloc(SLICE))) {
+                rc = tern_error_set(err, ENOMEM, "out of memory");
+                break;
+            }
+            for (uint64_t o = win != MAP_FAILED ? r->raw : 0; o < r->raw;) {
                 size_t n = r->raw - o < SLICE ? (size_t)(r->raw - o) : SLICE;
                 ssize_t k = pread(c->fd, slice, n, (off_t)(foff + o));
                 if (k <= 0) {
@@ -710,6 +742,8 @@ static int tern_ckpt_extents_impl(tern_ckpt *c, int rank, const char *name, tern
         }
         off += r->raw;
     }
+    if (win != MAP_FAILED)
+        munmap(win, win_len);
     if (data >= 0)
         H5Dclose(data);
     free(stored);

@@ -223,7 +223,7 @@ int tern_w_write_data(tern_ckpt_writer *w, tern_error *err)
             case TERN_CHUNK_RAW:
                 /* format 1.1: a whole-page RAW chunk starts on a page of
                  * the file (data.K itself is page aligned, writer.c) */
-                if (n % TERN_RAW_ALIGN == 0 && bytes % TERN_RAW_ALIGN) {
+                if (n % TERN_RAW_ALIGN == 0 && bytes % TERN_RAW_ALIGN && !tern_w_minor0()) {
                     size_t pad = TERN_RAW_ALIGN - bytes % TERN_RAW_ALIGN;
                     prc = add_piece(&pc, zero_pad, pad);
                     bytes += pad;

@@ -52,6 +52,16 @@ typedef struct plan_rec {
     char host[256];
 } plan_rec;
 
+int tern_w_minor0(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        const char *e = getenv("TERN_STORE_FORMAT_MINOR0");
+        v = e && *e && strcmp(e, "0");
+    }
+    return v;
+}
+
 double tern_w_now(void)
 {
     struct timespec t;
@@ -238,7 +248,8 @@ static int tern_ckpt_begin_impl(MPI_Comm comm, const char *dir, uint64_t epoch,
         w->opts.chunk_bytes = TERN_SPARSE_BLOCK;
     /* whole pages, so that every chunk but a segment's last starts and ends
      * on a page of the segment (RAW chunks can then be mapped from the file) */
-    w->opts.chunk_bytes = (w->opts.chunk_bytes + TERN_RAW_ALIGN - 1) / TERN_RAW_ALIGN * TERN_RAW_ALIGN;
+    if (!tern_w_minor0())
+        w->opts.chunk_bytes = (w->opts.chunk_bytes + TERN_RAW_ALIGN - 1) / TERN_RAW_ALIGN * TERN_RAW_ALIGN;
     if (w->opts.keep < 1)
         w->opts.keep = 1;
     if (!w->opts.disk_bytes_per_s)
@@ -314,7 +325,10 @@ static int tern_ckpt_begin_impl(MPI_Comm comm, const char *dir, uint64_t epoch,
      * mapped straight from the file by a reader. Every data.K that holds a
      * page-multiple RAW chunk is at least a page long, so a threshold of one
      * page aligns all of them. */
-    H5Pset_alignment(fapl, TERN_RAW_ALIGN, TERN_RAW_ALIGN);
+    if (tern_w_minor0())   /* tests: the layout of format 1.0 */
+        H5Pset_alignment(fapl, 65536, 4096);
+    else
+        H5Pset_alignment(fapl, TERN_RAW_ALIGN, TERN_RAW_ALIGN);
     w->file = H5Fcreate(w->partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     char h5[256];
     tern_h5_last_error(h5, sizeof h5);  /* before any call clears the stack */
@@ -525,7 +539,7 @@ static int write_root_attrs(tern_ckpt_writer *w, int nnodes)
     hid_t f = w->file;
     int rc = 0;
     rc |= tern_attr_put_i32(f, "tern_format_version", TERN_FORMAT_VERSION);
-    rc |= tern_attr_put_i32(f, "tern_format_minor", TERN_FORMAT_MINOR);
+    rc |= tern_attr_put_i32(f, "tern_format_minor", tern_w_minor0() ? 0 : TERN_FORMAT_MINOR);
     rc |= tern_attr_put_str(f, "job", w->job);
     rc |= tern_attr_put_u64(f, "epoch", w->epoch);
     rc |= tern_attr_put_i32(f, "nranks", w->size);
@@ -533,7 +547,8 @@ static int write_root_attrs(tern_ckpt_writer *w, int nnodes)
     rc |= tern_attr_put_str(f, "tern_version", TERN_VERSION);
     rc |= tern_attr_put_str(f, "mpi_version", rm->mpi);
     rc |= tern_attr_put_u64(f, "chunk_bytes", w->opts.chunk_bytes);
-    rc |= tern_attr_put_u64(f, "raw_align", TERN_RAW_ALIGN);
+    if (!tern_w_minor0())
+        rc |= tern_attr_put_u64(f, "raw_align", TERN_RAW_ALIGN);
     rc |= tern_attr_put_i32(f, "compress_level", w->opts.compress_level);
     rc |= tern_attr_put_i32(f, "nnodes", nnodes);
     free(rm);

@@ -76,4 +76,8 @@ int tern_w_write_data(tern_ckpt_writer *w, tern_error *err);
 
 double tern_w_now(void);
 
+/* TERN_STORE_FORMAT_MINOR0=1 (tests only): write format 1.0's layout (no
+ * page alignment of RAW chunks) to check that readers still handle it. */
+int tern_w_minor0(void);
+
 #endif
