@@ -397,11 +397,16 @@ static int build_regions(dmp_proc *p, dmp_state *s, tern_error *err)
         r->kind = DMP_R_ANON;
         if (x->path[0] == '/' && !x->deleted && strncmp(x->path, "/memfd:", 7)) {
             struct stat st;
-            int of_image = img_ino && !x->shared && x->inode == img_ino &&
-                           (uint64_t)makedev(x->dev_major, x->dev_minor) == img_dev;
+            int have = stat(x->path, &st) == 0;
+            /* maps shows the inode the pages come from; on overlayfs that
+             * is the underlying file, so the path's identity counts too */
+            int of_image = img_ino && !x->shared &&
+                           ((x->inode == img_ino &&
+                             (uint64_t)makedev(x->dev_major, x->dev_minor) == img_dev) ||
+                            (have && st.st_ino == img_ino && (uint64_t)st.st_dev == img_dev));
             if (of_image) {
                 /* stays DMP_R_ANON with its path: every page is saved */
-            } else if (stat(x->path, &st) == 0 && st.st_ino == x->inode) {
+            } else if (have && st.st_ino == x->inode) {
                 r->kind = x->shared ? DMP_R_FILE_SHARED : DMP_R_FILE;
                 r->inode = st.st_ino;
                 r->dev = st.st_dev;

@@ -144,7 +144,18 @@ int tern_verb_dump(int argc, char **argv)
         free(ep);
         tern_error_clear(&err);
     } else {
-        snprintf(dir, sizeof dir, "%s.tmp-%d", out, (int)getpid());
+        /* A fresh directory of our own (never a leftover of a crashed dump),
+         * so the image is always written into a new file; rename() then
+         * swaps the name over. An existing IMAGE's inode is never written
+         * into: a process restored from it maps its pages MAP_PRIVATE and
+         * keeps seeing the old contents (docs/dumper.md). */
+        if (snprintf(dir, sizeof dir, "%s.tmp-XXXXXX", out) >= (int)sizeof dir || !mkdtemp(dir)) {
+            tern_error_set(&err, errno ? errno : ENAMETOOLONG, "pid %ld: writing %s: %s", pid,
+                           out, strerror(errno ? errno : ENAMETOOLONG));
+            dmp_proc_release(&p, 0, NULL);
+            dmp_state_free(&s);
+            return tern_cli_fail_err("dump", 1, &err);
+        }
     }
     tern_store_opts o;
     tern_store_opts_default(&o);

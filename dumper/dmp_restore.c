@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/rseq.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <cpuid.h>
@@ -29,6 +30,7 @@ extern const unsigned long tern_rst_blob_len;
 #define PAGE DMP_PAGE
 #define RUP(x, a) (((x) + (a)-1) & ~((uint64_t)(a)-1))
 #define THREAD_STACK (32 * 1024)
+#define NFS_MAGIC 0x6969
 
 static double mono(void)
 {
@@ -392,6 +394,14 @@ int dmp_restore(tern_ckpt *c, int rank, const char *prefix, tern_error *err)
     int prc = 0;
     if (lazy_wanted())
         imgfd = tern_ckpt_dup_fd(c);   /* the inode the store checks */
+    struct statfs sfs;
+    if (imgfd >= 0 && fstatfs(imgfd, &sfs) == 0 && sfs.f_type == NFS_MAGIC) {
+        /* NFS does not keep a file that another client deletes readable
+         * for the processes mapping it here (tern prunes old checkpoints):
+         * copy the pages instead */
+        close(imgfd);
+        imgfd = -1;
+    }
     for (uint32_t i = 0; i < s.h.nregions && !prc; i++) {
         const dmp_region *r = &s.regions[i];
         if (!r->data_pages)
@@ -566,6 +576,12 @@ int dmp_restore(tern_ckpt *c, int rank, const char *prefix, tern_error *err)
             m->kind = RST_ANON_COPY;
         if (r->flags & DMP_F_STACK)
             m->extra_flags = MAP_GROWSDOWN;
+        if (m->nfile && m->kind != RST_ANON_MEMFD) {   /* only that kind maps them */
+            free(region_fd);
+            tern_error_set(err, EINVAL, "region 0x%llx: image pages for a region of kind %d",
+                           (unsigned long long)m->start, m->kind);
+            goto fail;
+        }
     }
     free(region_fd);
     int nplaced = 0;

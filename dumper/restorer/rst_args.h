@@ -54,7 +54,8 @@ struct rst_ucontext {
 /* How a region comes back. */
 enum rst_map_kind {
     RST_ANON_COPY = 1,   /* anonymous; data runs copied (pread) from memfd */
-    RST_ANON_MEMFD = 2,  /* anonymous; data runs mapped MAP_PRIVATE from memfd */
+    RST_ANON_MEMFD = 2,  /* anonymous; data runs mapped MAP_PRIVATE from memfd,
+                            then rst_map.file pieces from the image file */
     RST_FILE_PRIVATE = 3,/* private file mapping; dirty runs copied over it */
     RST_FILE_SHARED = 4, /* shared file mapping; no data */
     RST_ANON_PLACED = 5, /* already mapped at its address by tern restore, data

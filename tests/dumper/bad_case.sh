@@ -2,9 +2,9 @@
 # Bad input and refusals: each must end with one clear line on stderr, a
 # non-zero status, no image written (refusals) and nothing half-restored
 # left running (bad images).
-#   bad_case.sh TERN COUNTER REFUSE TRACER IMAGE_EDIT CASE
+#   bad_case.sh TERN COUNTER REFUSE TRACER IMAGE_EDIT CASE [HEAP]
 set -u
-TERN=$1 COUNTER=$2 REFUSE=$3 TRACER=$4 EDIT=$5 CASE=$6
+TERN=$1 COUNTER=$2 REFUSE=$3 TRACER=$4 EDIT=$5 CASE=$6 HEAP=${7:-}
 for fd in $(ls /proc/$$/fd); do
   [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
 done
@@ -66,6 +66,22 @@ case $CASE in
       printf '\xa5' | dd of=img.h5 bs=1 seek=$o count=1 conv=notrunc status=none
     done
     restore_must_fail img.h5 "img.h5" ;;
+  corrupt.heap)
+    # one byte of a big heap, whose pages restore maps from the image file:
+    # its CRC is still checked before anything is changed
+    cp "$HEAP" prog
+    "$TERN" exec -- ./prog 64 40 > out.txt 2>/dev/null < /dev/null &
+    pid=$!
+    PIDS="$PIDS $pid"
+    sleep 0.4
+    "$TERN" dump "$pid" -o img.h5 --stop 2> err.dump.txt || fail "dump failed"
+    wait "$pid" 2>/dev/null
+    "$TERN" restore img.h5 > /dev/null 2> err.restore.txt < /dev/null ||
+      fail "the undamaged image does not restore"
+    : > out.txt
+    size=$(stat -c %s img.h5)
+    printf '\xa5' | dd of=img.h5 bs=1 seek=$((size / 2)) count=1 conv=notrunc status=none
+    restore_must_fail img.h5 "CRC mismatch" ;;
   libchanged)
     dump_counter
     touch -d '2001-01-01' prog

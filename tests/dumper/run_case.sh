@@ -9,7 +9,13 @@
 #   kill     dump (process runs on), kill it, restore
 #   redump   like stop, then dump the restored process again (--stop) at a
 #            random moment and restore that image
+#            and restore that image after deleting the first one (the
+#            restored process had the first image's pages mapped: they must
+#            have gone into the second image as data)
 #   twice    like kill, but restore the same image twice, one after the other
+#   replace  like stop, but while the restored process runs its image is
+#            replaced (another file renamed over it), then deleted: it must
+#            run on unaffected
 #   pipe     stdout is a pipe to a reader (as under `tern exec ... | tool`);
 #            --stop, then `tern restore IMAGE | cat`: the restored process
 #            writes into the new pipe, and both parts together must equal
@@ -108,7 +114,19 @@ case $KIND in
     "${AS[@]}" "$TERN" dump "$rpid" -o $IMG2 --stop "${DOPTS[@]}" 2> err.dump2.txt || fail "second dump after ${d}s failed"
     wait "$rpid" 2>/dev/null
     echo "dumped the restored process after ${d}s: $(cat err.dump2.txt)"
+    if [ "$IMG1" = images ]; then rm -f images/ckpt-000001.h5; else rm -f "$IMG1"; fi
     restore_fg $IMG2 ;;
+  replace)
+    "${AS[@]}" "$TERN" restore $IMG1 2> err.restore.txt < /dev/null &
+    rpid=$!
+    PIDS="$PIDS $rpid"
+    sleep "$(rdelay)"
+    size=$(stat -c %s $IMG1)
+    head -c "$size" /dev/urandom > other.bin
+    mv other.bin $IMG1          # the way tern replaces an image: a new inode
+    sleep "$(rdelay)"
+    rm -f $IMG1
+    wait "$rpid" || fail "restored process exited $?" ;;
   twice)
     restore_fg $IMG1
     cmp -s out.txt ref/out.txt || fail "first restore: output differs"
