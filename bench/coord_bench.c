@@ -1,8 +1,12 @@
 /* coord_bench.c: figures for docs/protocol.md (not a test).
  *
- *   coord_bench quiesce ITERS   ring traffic with one message per rank in
- *       flight at each snapshot point; rank 0 asks for a checkpoint every 10th
- *       iteration. Prints the mean MPI_Barrier time of the same run; tern
+ *   coord_bench quiesce ITERS [idle]   ring traffic with one message per
+ *       rank in flight at each snapshot point (on purpose: the drain moves
+ *       one message per rank and the send request is active, so the
+ *       two-collective path runs); with "idle" the ring message is received
+ *       and the send completed before the snapshot point, so nothing is in
+ *       flight and the one-collective fast path runs. Rank 0 asks for a
+ *       checkpoint every 10th iteration. Prints the mean MPI_Barrier time of the same run; tern
  *       writes the coordination time of each checkpoint (CHECK + DRAIN, from
  *       the decision in tern_snapshot() to every rank quiescent) to
  *       $TERN_STATS.
@@ -30,6 +34,7 @@ int main(int argc, char **argv)
         int right = (rank + 1) % size, left = (rank + size - 1) % size;
         double sb[8] = { 0 }, rb[8];
         long it = 0;
+        int idle = argc > 3 && !strcmp(argv[3], "idle");
         tern_protect("it", &it, 1, MPI_LONG);
         /* barrier reference, same run */
         for (int i = 0; i < 200; i++) MPI_Barrier(MPI_COMM_WORLD);
@@ -40,10 +45,16 @@ int main(int argc, char **argv)
         for (it = 0; it < n; it++) {
             MPI_Request r;
             MPI_Isend(sb, 8, MPI_DOUBLE, right, 1, MPI_COMM_WORLD, &r);
+            if (idle) {
+                MPI_Recv(rb, 8, MPI_DOUBLE, left, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+                MPI_Wait(&r, MPI_STATUS_IGNORE);
+            }
             if (rank == 0 && it % 10 == 5) tern_request_checkpoint();
             tern_snapshot();
-            MPI_Recv(rb, 8, MPI_DOUBLE, left, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            MPI_Wait(&r, MPI_STATUS_IGNORE);
+            if (!idle) {
+                MPI_Recv(rb, 8, MPI_DOUBLE, left, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+                MPI_Wait(&r, MPI_STATUS_IGNORE);
+            }
         }
         if (rank == 0) printf("barrier_us %.3f\n", tb * 1e6);
     } else {

@@ -11,6 +11,9 @@
  *   DRAIN   exchange per-peer counters, receive every in-flight message into
  *           the pending application receive it matches or into tern's buffer,
  *           complete pending sends and nonblocking collectives;
+ *           (FAST PATH, up to 16 ranks: when the exchange shows on every rank
+ *           that nothing is in flight and no request is active, the drain
+ *           and the second agreement are skipped: one collective in all);
  *   DUMP    registered regions, drained messages, request and communicator
  *           descriptors through the store;
  *   COMMIT  the store's two-phase commit (all ranks agree; rank 0 renames);
@@ -87,6 +90,7 @@ typedef struct region {
     struct region *next;
 } region;
 static region *regions;
+static uint64_t regions_gen = 1;   /* bumped by tern_protect/unprotect: caches regions_hash() */
 
 /* restart */
 static tern_ckpt *rst;
@@ -102,7 +106,7 @@ static meta rst_meta;
 
 /* last figures (for tests/benchmarks via TERN_STATS) */
 static double last_quiesce, last_total, phase[4], proto_min, proto_max;
-static int stats_on;
+static int stats_on, last_fast;
 
 static double now_wall(void)
 {
@@ -363,6 +367,7 @@ int tern_protect(const char *name, void *ptr, int64_t count, MPI_Datatype type)
     r->type = type;
     r->elem = (size_t)extent;
     r->bytes = (size_t)extent * (size_t)count;
+    regions_gen++;
     return 0;
 }
 
@@ -373,6 +378,7 @@ int tern_unprotect(const char *name)
             region *r = *pp;
             *pp = r->next;
             free(r);
+            regions_gen++;
             return 0;
         }
     }
@@ -603,6 +609,32 @@ static MPI_Datatype type_deser(const unsigned char **p, const unsigned char *end
     return t;
 }
 
+/* ---- scratch of the coordination, allocated once in tern_coord_init -------- */
+/* Exchange row of one rank (W <= XCHG_MATRIX_MAX): per world rank w, sent_to[w],
+ * recvd_from[w], sig[w]; then the scalars below. */
+#define XCHG_MATRIX_MAX 16
+enum { XS_UNSAFE, XS_EPOCH, XS_HASH, XS_QUIET, XS_DBAD, XS_INFLIGHT, XS_N };
+static uint64_t *xs_sent, *xs_recvd, *xs_sig, *xs_expect, *xs_out, *xs_in, *xs_mat, *xs_all;
+static char *xs_deficit;
+static size_t xs_row;   /* words per row of the matrix */
+
+static void scratch_init(void)
+{
+    size_t W = (size_t)tern_world_size;
+    xs_sent = calloc(W, sizeof(uint64_t));
+    xs_recvd = calloc(W, sizeof(uint64_t));
+    xs_sig = calloc(W, sizeof(uint64_t));
+    xs_expect = calloc(W, sizeof(uint64_t));
+    xs_out = calloc(4 * W, sizeof(uint64_t));
+    xs_in = calloc(4 * W, sizeof(uint64_t));
+    xs_deficit = calloc(W, 1);
+    if (W <= XCHG_MATRIX_MAX) {
+        xs_row = 3 * W + XS_N;
+        xs_mat = calloc(W * xs_row, sizeof(uint64_t));   /* other rows stay 0 */
+        xs_all = calloc(W * xs_row, sizeof(uint64_t));
+    }
+}
+
 /* ---- the drain ------------------------------------------------------------ */
 static int app_req_active(tern_req *q)
 {
@@ -764,11 +796,10 @@ static void coll_signatures(uint64_t *sig)
 static int drain(const uint64_t *expect, int wait_nbc, char *why, size_t whylen)
 {
     int W = tern_world_size, rc = 0;
-    uint64_t *sent_to = malloc(sizeof(uint64_t) * (size_t)W);
-    uint64_t *recvd_from = malloc(sizeof(uint64_t) * (size_t)W);
+    uint64_t *sent_to = xs_sent, *recvd_from = xs_recvd;   /* scratch: the caller is done with them */
     double last = now_mono();
     int last_missing = -1;
-    char *deficit = calloc((size_t)W, 1);
+    char *deficit = xs_deficit;
     for (;;) {
         totals(sent_to, recvd_from);
         int missing = 0, from = -1;
@@ -819,9 +850,6 @@ static int drain(const uint64_t *expect, int wait_nbc, char *why, size_t whylen)
             q->state = TRS_DONE;
         }
     }
-    free(deficit);
-    free(sent_to);
-    free(recvd_from);
     return rc;
 }
 
@@ -942,6 +970,8 @@ static void describe_comms(buf *b, uint64_t *n)
 
 static uint64_t regions_hash(void)
 {
+    static uint64_t cached, cached_gen;
+    if (cached_gen == regions_gen) return cached;
     int n = 0;
     for (region *r = regions; r; r = r->next) n++;
     region **v = malloc(sizeof(region *) * (size_t)(n + 1));
@@ -955,6 +985,8 @@ static uint64_t regions_hash(void)
         h = (h ^ 0xff) * 1099511628211ULL;
     }
     free(v);
+    cached = h;
+    cached_gen = regions_gen;
     return h;
 }
 
@@ -966,53 +998,114 @@ static void reason_to_root(int src, char *text, size_t len, int tag)
     if (tern_world_rank == 0) PMPI_Recv(text, (int)len, MPI_CHAR, src, tag, ctrl, MPI_STATUS_IGNORE);
 }
 
+/* No application request of this rank is active (so neither the drain nor
+ * anything but the application can change what describe_requests() sees). */
+static int locally_quiet(void)
+{
+    for (uint32_t i = 0; i < tr_hiwater; i++) {
+        tern_req *q = tr_at(i);
+        if (q && q->state == TRS_ACTIVE) return 0;
+    }
+    return 1;
+}
+
 /* The whole checkpoint. Returns 1 committed, negative failed.
- * Coordination is two collectives on ctrl: one MPI_Alltoall (counters,
- * collective signatures, refusal flags) before the drain, one MPI_Allreduce
- * (errors, region layout, in-flight state) after it. */
+ * Coordination (docs/protocol.md, EXCHANGE .. AGREE-QUIESCENT): one exchange
+ * on ctrl (counters, collective signatures, refusal flags, and the region
+ * hash plus, on a rank with no active request, the outcome of DESCRIBE)
+ * before the drain, and one MPI_Allreduce (errors, region layout, in-flight
+ * state) after it -- unless the exchange proves on every rank that there is
+ * nothing to drain (FAST PATH: one collective in all). */
 static int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, tern_ckpt_stats *stats)
 {
     int W = tern_world_size, me = tern_world_rank;
     double t_enter = now_mono();
     char reason[1024] = "";
     int unsafe = tern_unsafe_reason(reason, sizeof reason);
-    uint64_t *sent_to = malloc(sizeof(uint64_t) * (size_t)W), *recvd_from = malloc(sizeof(uint64_t) * (size_t)W);
-    uint64_t *sig = malloc(sizeof(uint64_t) * (size_t)W);
-    uint64_t *out = malloc(sizeof(uint64_t) * 4 * (size_t)W), *in = malloc(sizeof(uint64_t) * 4 * (size_t)W);
-    uint64_t *expect = malloc(sizeof(uint64_t) * (size_t)W);
+    uint64_t *sent_to = xs_sent, *recvd_from = xs_recvd, *sig = xs_sig, *expect = xs_expect;
     totals(sent_to, recvd_from);
     coll_signatures(sig);
-    for (int w = 0; w < W; w++) {
-        out[4 * w] = sent_to[w];
-        out[4 * w + 1] = sig[w];
-        out[4 * w + 2] = (uint64_t)unsafe;
-        out[4 * w + 3] = me == 0 ? root_epoch() : 0;   /* rank 0 chooses the epoch */
+    uint64_t h = regions_hash();
+
+    /* DESCRIBE ahead of the exchange on a rank with no active request: the
+     * drain cannot change its requests, so the result stands after it. */
+    buf breq = { 0 }, bmsg = { 0 }, bcomm = { 0 };
+    buf btypes = { 0 };
+    uint64_t nreq = 0, nmsg, ncomm;
+    char dwhy[1024] = "";
+    int quiet = locally_quiet(), described = 0, dbad = 0;
+    double td0 = now_mono(), tdesc = 0;
+    if (quiet && !unsafe) {
+        dbad = describe_requests(&breq, &btypes, &nreq, dwhy, sizeof dwhy) != 0;
+        described = 1;
+        tdesc = now_mono() - td0;
     }
-    if (W <= 16) {
-        /* small jobs: one allreduce of the whole W x W x 4 matrix (each rank
-         * fills its row) is cheaper than an alltoall of 4 words per peer */
-        size_t n = (size_t)W * (size_t)W * 4;
-        uint64_t *mat = calloc(n, sizeof(uint64_t)), *all = malloc(n * sizeof(uint64_t));
-        memcpy(mat + (size_t)me * W * 4, out, sizeof(uint64_t) * 4 * (size_t)W);
-        PMPI_Allreduce(mat, all, (int)n, MPI_UINT64_T, MPI_SUM, ctrl);
-        for (int w = 0; w < W; w++) memcpy(in + 4 * w, all + ((size_t)w * W + me) * 4, sizeof(uint64_t) * 4);
-        free(mat);
-        free(all);
+
+    int first_unsafe = -1, mismatch = 0, fast = 0, fast_bad = 0;
+    uint64_t epoch, g_hmax = h, g_hmin = h, g_inflight = 0;
+    if (xs_mat) {
+        /* small jobs: one allreduce(SUM) of the W x row matrix (each rank
+         * fills its row) is cheaper than an alltoall, and gives every rank
+         * every row: all of them can take the same decisions from it */
+        size_t R = xs_row;
+        uint64_t *row = xs_mat + (size_t)me * R;
+        for (int w = 0; w < W; w++) {
+            row[w] = sent_to[w];
+            row[W + w] = recvd_from[w];
+            row[2 * W + w] = sig[w];
+        }
+        uint64_t *sc = row + 3 * W;
+        sc[XS_UNSAFE] = (uint64_t)unsafe;
+        sc[XS_EPOCH] = me == 0 ? root_epoch() : 0;   /* rank 0 chooses the epoch */
+        sc[XS_HASH] = h;
+        sc[XS_QUIET] = (uint64_t)quiet;
+        sc[XS_DBAD] = (uint64_t)dbad;
+        sc[XS_INFLIGHT] = (uint64_t)(described && (nreq > 0 || tq_total > 0));
+        PMPI_Allreduce(xs_mat, xs_all, (int)(W * R), MPI_UINT64_T, MPI_SUM, ctrl);
+        const uint64_t *all = xs_all;
+        epoch = all[3 * W + XS_EPOCH];   /* row 0 */
+        int all_quiet = 1, balanced = 1;
+        for (int i = 0; i < W; i++) {
+            const uint64_t *ri = all + (size_t)i * R, *si = ri + 3 * W;
+            if (si[XS_UNSAFE] && first_unsafe < 0) first_unsafe = i;
+            if (!si[XS_QUIET]) all_quiet = 0;
+            if (si[XS_DBAD] && !fast_bad) fast_bad = W - i;   /* lowest failing rank */
+            if (si[XS_INFLIGHT]) g_inflight = 1;
+            if (si[XS_HASH] > g_hmax) g_hmax = si[XS_HASH];
+            if (si[XS_HASH] < g_hmin) g_hmin = si[XS_HASH];
+            for (int j = 0; j < W; j++) {
+                const uint64_t *rj = all + (size_t)j * R;
+                if (ri[j] != rj[W + i]) balanced = 0;           /* sent i->j vs received j<-i */
+                if (ri[2 * W + j] != rj[2 * W + i]) mismatch = 1;
+            }
+        }
+        for (int w = 0; w < W; w++) expect[w] = all[(size_t)w * R + me];
+        /* FAST PATH: every rank reads the same matrix, so all take it or
+         * none. Nothing was sent that was not received, no request is
+         * active anywhere and every signature matches: the drain would do
+         * nothing, DESCRIBE already ran on every rank, and what the second
+         * allreduce would carry is in the matrix. */
+        fast = first_unsafe < 0 && all_quiet && balanced && !mismatch;
     } else {
+        uint64_t *out = xs_out, *in = xs_in;
+        for (int w = 0; w < W; w++) {
+            out[4 * w] = sent_to[w];
+            out[4 * w + 1] = sig[w];
+            out[4 * w + 2] = (uint64_t)unsafe;
+            out[4 * w + 3] = me == 0 ? root_epoch() : 0;   /* rank 0 chooses the epoch */
+        }
         PMPI_Alltoall(out, 4, MPI_UINT64_T, in, 4, MPI_UINT64_T, ctrl);
+        epoch = in[3];   /* from rank 0 */
+        for (int w = 0; w < W; w++) {
+            expect[w] = in[4 * w];
+            if (in[4 * w + 2] && first_unsafe < 0) first_unsafe = w;
+            if (in[4 * w + 1] != sig[w]) mismatch = 1;
+        }
     }
     double t1 = now_mono();
-    uint64_t epoch = in[3];   /* from rank 0 */
     *epoch_out = epoch;
-    int first_unsafe = -1, mismatch = 0;
-    for (int w = 0; w < W; w++) {
-        expect[w] = in[4 * w];
-        if (in[4 * w + 2] && first_unsafe < 0) first_unsafe = w;
-        if (in[4 * w + 1] != sig[w]) mismatch = 1;
-    }
-    free(sent_to); free(recvd_from); free(sig); free(out); free(in);
     if (first_unsafe >= 0) {   /* every rank saw the same flags: nothing drained */
-        free(expect);
+        free(breq.p); free(btypes.p);
         if (unsafe) say("checkpoint epoch %" PRIu64 " refused: %s", epoch, reason);
         reason_to_root(first_unsafe, reason, sizeof reason, 77);
         snprintf(why, whylen, "refused on rank %d: %s", first_unsafe, reason);
@@ -1020,26 +1113,45 @@ static int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, 
     }
 
     char rwhy[1024] = "";
-    int bad = drain(expect, !mismatch, rwhy, sizeof rwhy) != 0;
-    free(expect);
-    double t2 = now_mono();
-
-    /* descriptors (may refuse: unrestorable pending receives) */
-    buf breq = { 0 }, bmsg = { 0 }, bcomm = { 0 };
-    uint64_t nreq = 0, nmsg, ncomm;
-    buf btypes = { 0 };
-    if (!bad) bad = describe_requests(&breq, &btypes, &nreq, rwhy, sizeof rwhy) != 0;
-    int has_msgs = tq_total > 0;
-    /* one allreduce(MAX): [0] lowest failing rank (as W - rank), [1] any
-     * collective mismatch, [2] region hash, [3] ~region hash (so MIN too),
-     * [4] anything in flight anywhere */
-    uint64_t h = regions_hash();
-    uint64_t red[5] = { bad ? (uint64_t)(W - me) : 0, (uint64_t)mismatch, h, ~h,
-                        (uint64_t)(nreq > 0 || has_msgs) }, agg[5];
-    double t3 = now_mono();
-    PMPI_Allreduce(red, agg, 5, MPI_UINT64_T, MPI_MAX, ctrl);
-    last_quiesce = now_mono() - t0;
-    phase[0] = t1 - t0; phase[1] = t2 - t1; phase[2] = t3 - t2; phase[3] = now_mono() - t3;
+    int bad;
+    uint64_t agg[5];
+    double t2, t3;
+    if (fast) {
+        bad = dbad;
+        if (bad) snprintf(rwhy, sizeof rwhy, "%s", dwhy);
+        agg[0] = (uint64_t)fast_bad;
+        agg[1] = 0;
+        agg[2] = g_hmax;
+        agg[3] = ~g_hmin;
+        agg[4] = g_inflight;
+        t2 = t1;
+        t3 = now_mono();
+        last_quiesce = t3 - t0;
+        phase[0] = t1 - t0 - tdesc; phase[1] = 0; phase[2] = tdesc; phase[3] = 0;
+    } else {
+        bad = drain(expect, !mismatch, rwhy, sizeof rwhy) != 0;
+        t2 = now_mono();
+        /* descriptors (may refuse: unrestorable pending receives) */
+        if (!bad) {
+            if (described) {
+                bad = dbad;
+                if (bad) snprintf(rwhy, sizeof rwhy, "%s", dwhy);
+            } else {
+                bad = describe_requests(&breq, &btypes, &nreq, rwhy, sizeof rwhy) != 0;
+            }
+        }
+        int has_msgs = tq_total > 0;
+        /* one allreduce(MAX): [0] lowest failing rank (as W - rank), [1] any
+         * collective mismatch, [2] region hash, [3] ~region hash (so MIN too),
+         * [4] anything in flight anywhere */
+        uint64_t red[5] = { bad ? (uint64_t)(W - me) : 0, (uint64_t)mismatch, h, ~h,
+                            (uint64_t)(nreq > 0 || has_msgs) };
+        t3 = now_mono();
+        PMPI_Allreduce(red, agg, 5, MPI_UINT64_T, MPI_MAX, ctrl);
+        last_quiesce = now_mono() - t0;
+        phase[0] = t1 - t0 - tdesc; phase[1] = t2 - t1; phase[2] = t3 - t2 + tdesc; phase[3] = now_mono() - t3;
+    }
+    last_fast = fast;
     if (stats_on) {
         /* benchmark only, outside the measured window: the protocol's own
          * cost is seen by the last rank to enter (it waits for nobody) */
@@ -1209,8 +1321,8 @@ static void stats_line(const char *what)
     if (!p || !*p || tern_world_rank != 0) return;
     FILE *f = fopen(p, "a");
     if (!f) return;
-    fprintf(f, "%s nranks=%d proto_min=%.9f proto_max=%.9f quiesce=%.9f total=%.9f exchange=%.9f drain=%.9f describe=%.9f allreduce=%.9f\n", what,
-            tern_world_size, proto_min, proto_max, last_quiesce, last_total, phase[0], phase[1], phase[2], phase[3]);
+    fprintf(f, "%s nranks=%d proto_min=%.9f proto_max=%.9f quiesce=%.9f total=%.9f exchange=%.9f drain=%.9f describe=%.9f allreduce=%.9f fast=%d\n", what,
+            tern_world_size, proto_min, proto_max, last_quiesce, last_total, phase[0], phase[1], phase[2], phase[3], last_fast);
     fclose(f);
 }
 
@@ -1601,6 +1713,7 @@ void tern_coord_init(void)
     PMPI_Comm_dup(MPI_COMM_WORLD, &ctrl);
     PMPI_Comm_set_name(ctrl, "tern-control");
     tern_internal = 0;
+    scratch_init();
     install_signal();
     if (test_raise) raise(cfg_signal);   /* during MPI_Init: must be ignored */
     MPI_Comm parent = MPI_COMM_NULL;
@@ -1651,3 +1764,4 @@ void tern_coord_finalize(void)
     PMPI_Comm_free(&ctrl);
     tern_internal = 0;
 }
+
