@@ -318,6 +318,58 @@ static int tern_ckpt_segments_impl(tern_ckpt *c, int rank, tern_segment_info **s
 
 /* Reads, decodes and checks every chunk of one segment, handing each to
  * sink (or, with dst, decoding straight into dst). */
+/* Open data.K of a rank's group into *data (closing the one open before),
+ * unless it is already open. */
+static int open_data(hid_t g, const char *p, int rank, const char *seg, uint64_t i,
+                     uint32_t k, hid_t *data, uint32_t *data_k, tern_error *err)
+{
+    if (k == *data_k)
+        return 0;
+    if (*data >= 0)
+        H5Dclose(*data);
+    char dn[32];
+    snprintf(dn, sizeof dn, "data.%u", k);
+    *data = H5Lexists(g, dn, H5P_DEFAULT) > 0 ? H5Dopen2(g, dn, H5P_DEFAULT) : -1;
+    *data_k = k;
+    if (*data < 0)
+        return tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
+                              ": data.%u missing", p, rank, seg, i, k);
+    return 0;
+}
+
+/* Read chunk i's stored bytes from data (into stored), decode them into out
+ * (r->raw bytes) and check the CRC. Errors name file, rank, segment, chunk. */
+static int fetch_chunk(hid_t data, const chunk_rec *r, const char *p, int rank,
+                       const char *seg, uint64_t i, unsigned char *stored,
+                       unsigned char *out, tern_error *err)
+{
+    if (r->stored) {
+        hid_t fs = H5Dget_space(data);
+        hsize_t start = r->offset, cnt = r->stored, dim = 0;
+        H5Sget_simple_extent_dims(fs, &dim, NULL);
+        herr_t e = -1;
+        if (start <= dim && cnt <= dim - start) {
+            H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &cnt, NULL);
+            hid_t ms = H5Screate_simple(1, &cnt, NULL);
+            e = H5Dread(data, H5T_NATIVE_UCHAR, ms, fs, H5P_DEFAULT, stored);
+            H5Sclose(ms);
+        }
+        H5Sclose(fs);
+        if (e < 0)
+            return tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
+                                  ": cannot read stored bytes (short file?)", p, rank, seg, i);
+    }
+    if (tern_chunk_decode((int)r->kind, stored, r->stored, out, r->raw))
+        return tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
+                              ": stored bytes do not decode (kind %u)", p, rank, seg, i, r->kind);
+    uint32_t crc = tern_crc32(out, r->raw);
+    if (crc != r->crc)
+        return tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
+                              ": CRC mismatch (stored %08x, computed %08x)", p, rank, seg, i,
+                              r->crc, crc);
+    return 0;
+}
+
 static int read_segment(tern_ckpt *c, int rank, rank_tables *rt, const seg_rec *s,
                         unsigned char *dst, tern_sink_fn sink, void *ctx, tern_error *err)
 {
@@ -378,49 +430,12 @@ static int read_segment(tern_ckpt *c, int rank, rank_tables *rt, const seg_rec *
             rc = tern_error_set(err, ENOMEM, "out of memory");
             break;
         }
-        if (r->stored) {
-            if (r->data != data_k) {
-                if (data >= 0)
-                    H5Dclose(data);
-                char dn[32];
-                snprintf(dn, sizeof dn, "data.%u", r->data);
-                data = H5Lexists(rt->g, dn, H5P_DEFAULT) > 0 ? H5Dopen2(rt->g, dn, H5P_DEFAULT) : -1;
-                data_k = r->data;
-                if (data < 0) {
-                    rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
-                                        ": data.%u missing", p, rank, s->name, i, r->data);
-                    break;
-                }
-            }
-            hid_t fs = H5Dget_space(data);
-            hsize_t start = r->offset, cnt = r->stored, dim = 0;
-            H5Sget_simple_extent_dims(fs, &dim, NULL);
-            herr_t e = -1;
-            if (start <= dim && cnt <= dim - start) {
-                H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &cnt, NULL);
-                hid_t ms = H5Screate_simple(1, &cnt, NULL);
-                e = H5Dread(data, H5T_NATIVE_UCHAR, ms, fs, H5P_DEFAULT, stored);
-                H5Sclose(ms);
-            }
-            H5Sclose(fs);
-            if (e < 0) {
-                rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
-                                    ": cannot read stored bytes (short file?)", p, rank,
-                                    s->name, i);
-                break;
-            }
-        }
-        if (tern_chunk_decode((int)r->kind, stored, r->stored, out, r->raw)) {
-            rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
-                                ": stored bytes do not decode (kind %u)", p, rank, s->name,
-                                i, r->kind);
+        if (r->stored && open_data(rt->g, p, rank, s->name, i, r->data, &data, &data_k, err)) {
+            rc = -1;
             break;
         }
-        uint32_t crc = tern_crc32(out, r->raw);
-        if (crc != r->crc) {
-            rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
-                                ": CRC mismatch (stored %08x, computed %08x)", p, rank,
-                                s->name, i, r->crc, crc);
+        if (fetch_chunk(data, r, p, rank, s->name, i, stored, out, err)) {
+            rc = -1;
             break;
         }
         if (sink && sink(ctx, off, out, r->raw, err)) {
@@ -706,15 +721,8 @@ static int tern_ckpt_extents_impl(tern_ckpt *c, int rank, const char *name, tern
             break;
         }
         if (r->stored && r->data != data_k) {
-            if (data >= 0)
-                H5Dclose(data);
-            char dn[32];
-            snprintf(dn, sizeof dn, "data.%u", r->data);
-            data = H5Lexists(rt.g, dn, H5P_DEFAULT) > 0 ? H5Dopen2(rt.g, dn, H5P_DEFAULT) : -1;
-            data_k = r->data;
-            if (data < 0) {
-                rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
-                                    ": data.%u missing", p, rank, s->name, i, r->data);
+            if (open_data(rt.g, p, rank, s->name, i, r->data, &data, &data_k, err)) {
+                rc = -1;
                 break;
             }
             hid_t fs = H5Dget_space(data);
@@ -784,32 +792,8 @@ static int tern_ckpt_extents_impl(tern_ckpt *c, int rank, const char *name, tern
             rc = tern_error_set(err, ENOMEM, "out of memory");
             break;
         }
-        if (r->stored) {
-            hid_t fs = H5Dget_space(data);
-            hsize_t start = r->offset, cnt = r->stored;
-            H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &cnt, NULL);
-            hid_t ms = H5Screate_simple(1, &cnt, NULL);
-            herr_t e = H5Dread(data, H5T_NATIVE_UCHAR, ms, fs, H5P_DEFAULT, stored);
-            H5Sclose(ms);
-            H5Sclose(fs);
-            if (e < 0) {
-                rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
-                                    ": cannot read stored bytes (short file?)", p, rank,
-                                    s->name, i);
-                break;
-            }
-        }
-        if (tern_chunk_decode((int)r->kind, stored, r->stored, raw, r->raw)) {
-            rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
-                                ": stored bytes do not decode (kind %u)", p, rank, s->name,
-                                i, r->kind);
-            break;
-        }
-        uint32_t crc = tern_crc32(raw, r->raw);
-        if (crc != r->crc) {
-            rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk %" PRIu64
-                                ": CRC mismatch (stored %08x, computed %08x)", p, rank,
-                                s->name, i, r->crc, crc);
+        if (fetch_chunk(data, r, p, rank, s->name, i, stored, raw, err)) {
+            rc = -1;
             break;
         }
         if (sink && sink(ctx, off, raw, r->raw, err)) {
