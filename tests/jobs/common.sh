@@ -16,6 +16,17 @@ need() { # VAR...: skip when the build did not provide them
   done
 }
 result_of() { grep -m1 '^RESULT ' "$1" | awk '{print $2}'; }
+# reference_run LABEL CMD...: the uninterrupted run every test compares with;
+# its output goes to ref.out and its RESULT into $ref.
+reference_run() {
+  local label=$1
+  shift
+  say "reference: $label"
+  "$@" > ref.out 2>&1 || { cat ref.out; fail "reference run"; }
+  ref=$(result_of ref.out)
+  [ -n "$ref" ] || fail "no RESULT in the reference run"
+  say "reference RESULT $ref"
+}
 # expect_err "EXPECTED STDERR LINE" EXPECTED_STATUS CMD...
 expect_err() {
   local want=$1 wst=$2 out st

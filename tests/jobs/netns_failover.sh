@@ -20,11 +20,7 @@ MPI=(--oversubscribe "${TJ_MCA[@]}" --host ${P}n1:2,${P}n2:2,${P}n3:2 -np 6)
 ARGS=(--iters 150 --size 512)
 head() { netns_exec ${P}head "$@"; }
 
-say "reference: 6 ranks on ${P}n1..3, uninterrupted"
-head timeout 120 mpirun "${MPI[@]}" "$APP" "${ARGS[@]}" > ref.out 2>&1 || { cat ref.out; fail "reference run"; }
-ref=$(result_of ref.out)
-[ -n "$ref" ] || fail "no RESULT in the reference run"
-say "reference RESULT $ref"
+reference_run "6 ranks on ${P}n1..3, uninterrupted" head timeout 120 mpirun "${MPI[@]}" "$APP" "${ARGS[@]}"
 
 say "tern run (sleeping 20 ms per iteration, so it runs ~8 s)"
 head timeout 120 "$TERN" run --dir "$W/ck" -- "${MPI[@]}" "$APP" "${ARGS[@]}" --sleep-us 20000 \

@@ -20,11 +20,7 @@ cd "$W" || exit 1
 ARGS=(--iters 200 --size 1024)
 MPI=(--oversubscribe --bind-to none -np 4)
 
-say "reference: uninterrupted"
-timeout 100 mpirun "${MPI[@]}" "$APP" "${ARGS[@]}" > ref.out 2>&1 || { cat ref.out; fail "reference run"; }
-ref=$(result_of ref.out)
-[ -n "$ref" ] || fail "no RESULT in the reference run"
-say "reference RESULT $ref"
+reference_run "uninterrupted" timeout 100 mpirun "${MPI[@]}" "$APP" "${ARGS[@]}"
 
 say "tern run (20 ms per iteration)"
 "$TERN" run --job local -- "${MPI[@]}" "$APP" "${ARGS[@]}" --sleep-us 20000 > run.out 2> run.err &

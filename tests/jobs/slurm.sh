@@ -109,3 +109,17 @@ slurm_down() {
   [ -n "${TS_KEEP_WORK:-}" ] || rm -rf "$TS_WORK"
   return 0
 }
+
+# slurm_test_begin: what every Slurm test needs before its first sbatch:
+# the app ($APP) and the sbatch script ($SBATCH_FILE), a running Slurm, and
+# the work directory $W as the current directory.
+slurm_test_begin() {
+  need TERN TERN_APPS_DIR
+  APP=$TERN_APPS_DIR/${TJ_APP:-cg}
+  need APP
+  SBATCH_FILE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/jobs/slurm/tern.sbatch
+  [ -f "$SBATCH_FILE" ] || fail "no $SBATCH_FILE"
+  slurm_up || exit $?
+  W=$TS_WORK/run
+  mkdir -p "$W" && cd "$W" || fail "no work dir"
+}

@@ -7,21 +7,10 @@
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/common.sh"
 source "$here/slurm.sh"
-need TERN TERN_APPS_DIR
-APP=$TERN_APPS_DIR/${TJ_APP:-cg}
-need APP
-SBATCH_FILE=$here/../../jobs/slurm/tern.sbatch
-[ -f "$SBATCH_FILE" ] || fail "no $SBATCH_FILE"
-slurm_up || exit $?
-W=$TS_WORK/run
-mkdir -p "$W" && cd "$W" || fail "no work dir"
+slurm_test_begin
 ARGS=(--iters 200 --size 1024)
 
-say "reference: 2 ranks, uninterrupted"
-timeout 100 mpirun --oversubscribe -np 2 "$APP" "${ARGS[@]}" > ref.out 2>&1 || { cat ref.out; fail "reference run"; }
-ref=$(result_of ref.out)
-[ -n "$ref" ] || fail "no RESULT in the reference run"
-say "reference RESULT $ref"
+reference_run "2 ranks, uninterrupted" timeout 100 mpirun --oversubscribe -np 2 "$APP" "${ARGS[@]}"
 
 say "sbatch: checkpoint at iteration 50, crash at 120"
 jid=$(TERN=$TERN TERN_JOBDIR=$W/ck MPIRUN_OPTS="--bind-to none" \
