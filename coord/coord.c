@@ -510,6 +510,20 @@ static void bput(buf *b, const void *d, size_t n)
     b->n += n;
 }
 
+/* Frees what PMPI_Type_get_contents (or type_deser) gave: the component types
+ * that are not predefined, and the three arrays. */
+static void free_contents(int *ints, MPI_Aint *aints, MPI_Datatype *types, int nd)
+{
+    for (int i = 0; i < nd; i++) {
+        int a, bb, c, cb;
+        PMPI_Type_get_envelope(types[i], &a, &bb, &c, &cb);
+        if (cb != MPI_COMBINER_NAMED) PMPI_Type_free(&types[i]);
+    }
+    free(ints);
+    free(aints);
+    free(types);
+}
+
 /* ---- derived datatypes of pending receives ------------------------------------
  * A receive re-posted at restart needs its datatype. Derived datatypes are not
  * virtual handles (docs/api.md), so the datatype itself is saved: its
@@ -549,14 +563,7 @@ static int type_ser(MPI_Datatype t, buf *b, char *why, size_t len)
     for (int i = 0; i < na; i++) { int64_t v = (int64_t)aints[i]; bput(b, &v, sizeof v); }
     int rc = 0;
     for (int i = 0; i < nd && rc == 0; i++) rc = type_ser(types[i], b, why, len);
-    for (int i = 0; i < nd; i++) {
-        int a, bb, c, cb;
-        PMPI_Type_get_envelope(types[i], &a, &bb, &c, &cb);
-        if (cb != MPI_COMBINER_NAMED) PMPI_Type_free(&types[i]);
-    }
-    free(ints);
-    free(aints);
-    free(types);
+    free_contents(ints, aints, types, nd);
     return rc;
 }
 
@@ -598,14 +605,7 @@ static MPI_Datatype type_deser(const unsigned char **p, const unsigned char *end
     default: break;
     }
     if (t != MPI_DATATYPE_NULL) PMPI_Type_commit(&t);
-    for (int i = 0; i < nd; i++) {
-        int a, bb, c, cb;
-        PMPI_Type_get_envelope(types[i], &a, &bb, &c, &cb);
-        if (cb != MPI_COMBINER_NAMED) PMPI_Type_free(&types[i]);
-    }
-    free(ints);
-    free(aints);
-    free(types);
+    free_contents(ints, aints, types, nd);
     return t;
 }
 
