@@ -107,6 +107,7 @@ static meta rst_meta;
 /* last figures (for tests/benchmarks via TERN_STATS) */
 static double last_quiesce, last_total, phase[4], proto_min, proto_max;
 static int stats_on, last_fast;
+static int cfg_quiesce_only;   /* TERN_QUIESCE_ONLY=1 (benchmarks): stop once quiescent, write nothing */
 
 static double now_wall(void)
 {
@@ -295,6 +296,7 @@ static void read_config(void)
     if (cfg_keep < 1) cfg_keep = 1;
     cfg_restart = (v = getenv("TERN_RESTART")) && *v ? v : NULL;
     stats_on = (v = getenv("TERN_STATS")) && *v;
+    cfg_quiesce_only = (v = getenv("TERN_QUIESCE_ONLY")) && atoi(v) > 0;
     if ((v = getenv("TERN_DRAIN_TIMEOUT")) && atof(v) > 0) drain_timeout = atof(v);
     if ((v = getenv("TERN_TEST_FAIL")) && *v)
         sscanf(v, "%d:%d:%31s", &fail_rank, &fail_epoch, fail_what);
@@ -609,30 +611,50 @@ static MPI_Datatype type_deser(const unsigned char **p, const unsigned char *end
     return t;
 }
 
-/* ---- scratch of the coordination, allocated once in tern_coord_init -------- */
-/* Exchange row of one rank (W <= XCHG_MATRIX_MAX): per world rank w, sent_to[w],
- * recvd_from[w], sig[w]; then the scalars below. */
+/* ---- the exchange vector, allocated once in tern_coord_init --------------- *
+ * One MPI_Allreduce with xchg_op: the first XS_NMAX words are reduced with
+ * MAX, the rest with SUM.
+ *   MAX: UNSAFE and DBAD carry W - rank of a rank that refuses (so the max is
+ *        the lowest such rank), HASH and NHASH the region-layout hash and its
+ *        complement (max and min), EPOCH rank 0's choice;
+ *   SUM: BAL  sum of (messages posted - messages completed) per rank: 0 over
+ *             all ranks iff nothing is in flight (per pair, completed <=
+ *             posted), SIG the collective signature (0 iff consistent),
+ *        NONQUIET ranks with an active request, INFLIGHT ranks with pending
+ *             requests or undelivered drained messages to save;
+ *   then, for W <= XCHG_MATRIX_MAX, the W x W matrix of messages posted per
+ *   ordered pair (each rank fills its own row, the others stay 0), from which
+ *   a rank reads what it must drain without a second collective. */
 #define XCHG_MATRIX_MAX 16
-enum { XS_UNSAFE, XS_EPOCH, XS_HASH, XS_QUIET, XS_DBAD, XS_INFLIGHT, XS_N };
-static uint64_t *xs_sent, *xs_recvd, *xs_sig, *xs_expect, *xs_out, *xs_in, *xs_mat, *xs_all;
+enum { XS_UNSAFE, XS_DBAD, XS_HASH, XS_NHASH, XS_EPOCH, XS_NMAX,
+       XS_BAL = XS_NMAX, XS_SIG, XS_NONQUIET, XS_INFLIGHT, XS_N };
+static uint64_t *xs_vec, *xs_res, *xs_expect, *xs_sent;
 static char *xs_deficit;
-static size_t xs_row;   /* words per row of the matrix */
+static int xs_len, xs_matrix;
+static MPI_Op xchg_op = MPI_OP_NULL;
+
+static void xchg_reduce(void *in, void *inout, int *len, MPI_Datatype *dt)
+{
+    (void)dt;
+    const uint64_t *a = in;
+    uint64_t *b = inout;
+    int i = 0;
+    for (; i < XS_NMAX && i < *len; i++)
+        if (a[i] > b[i]) b[i] = a[i];
+    for (; i < *len; i++) b[i] += a[i];
+}
 
 static void scratch_init(void)
 {
     size_t W = (size_t)tern_world_size;
-    xs_sent = calloc(W, sizeof(uint64_t));
-    xs_recvd = calloc(W, sizeof(uint64_t));
-    xs_sig = calloc(W, sizeof(uint64_t));
+    xs_matrix = W <= XCHG_MATRIX_MAX;
+    xs_len = XS_N + (xs_matrix ? (int)(W * W) : 0);
+    xs_vec = calloc((size_t)xs_len, sizeof(uint64_t));
+    xs_res = calloc((size_t)xs_len, sizeof(uint64_t));
     xs_expect = calloc(W, sizeof(uint64_t));
-    xs_out = calloc(4 * W, sizeof(uint64_t));
-    xs_in = calloc(4 * W, sizeof(uint64_t));
+    xs_sent = calloc(W, sizeof(uint64_t));
     xs_deficit = calloc(W, 1);
-    if (W <= XCHG_MATRIX_MAX) {
-        xs_row = 3 * W + XS_N;
-        xs_mat = calloc(W * xs_row, sizeof(uint64_t));   /* other rows stay 0 */
-        xs_all = calloc(W * xs_row, sizeof(uint64_t));
-    }
+    PMPI_Op_create(xchg_reduce, 1, &xchg_op);
 }
 
 /* ---- the drain ------------------------------------------------------------ */
@@ -684,23 +706,6 @@ static void pull_unexpected(const char *deficit)
             PMPI_Mrecv(m->data, n, MPI_BYTE, &mh, &st);
             tq_append(c, m);
             tc_count_recv(c, &st);
-        }
-    }
-}
-
-static void totals(uint64_t *sent_to, uint64_t *recvd_from)
-{
-    int W = tern_world_size;
-    memset(sent_to, 0, sizeof(uint64_t) * (size_t)W);
-    memset(recvd_from, 0, sizeof(uint64_t) * (size_t)W);
-    for (uint32_t o = 0; o < tc_count; o++) {
-        tern_comm *c = tc_by_ordinal(o);
-        if (!c || c->freed) continue;
-        for (int i = 0; i < c->npeers; i++) {
-            int w = c->world[i];
-            if (w < 0 || w >= W) continue;
-            sent_to[w] += c->sent[i];
-            recvd_from[w] += c->recvd[i];
         }
     }
 }
@@ -770,38 +775,21 @@ static int check_collectives(char *why, size_t len)
     return bad;
 }
 
-/* Per peer w: a signature of the (gid, coll_seq) of every live communicator
- * this rank shares with w. Sums commute, so both sides compute the same value
- * iff they agree on every shared communicator. */
-static void coll_signatures(uint64_t *sig)
-{
-    int W = tern_world_size;
-    memset(sig, 0, sizeof(uint64_t) * (size_t)W);
-    for (uint32_t o = 0; o < tc_count; o++) {
-        tern_comm *c = tc_by_ordinal(o);
-        if (!c || c->freed || c->npeers <= 1) continue;
-        uint64_t h = (c->gid ^ 0x9e3779b97f4a7c15ULL) * 0xbf58476d1ce4e5b9ULL;
-        h ^= (c->coll_seq + 0x632be59bd9b4e019ULL) * 0x94d049bb133111ebULL;
-        h ^= h >> 29;
-        for (int i = 0; i < c->npeers; i++) {
-            int w = c->world[i];
-            if (w >= 0 && w < W) sig[w] += h;
-        }
-    }
-}
-
-/* DRAIN, given expect[w] = messages w has sent to this rank. On return no
- * message to or from this rank is inside MPI (the caller's collective that
- * follows makes that true of every rank). */
-static int drain(const uint64_t *expect, int wait_nbc, char *why, size_t whylen)
+/* DRAIN, given expect[w] = messages w has posted to this rank. On return
+ * every one of them has been received (into the pending application receive
+ * it matches or into tern's queue), every send and matched receive
+ * (MPI_Imrecv) of this rank has completed and every nonblocking collective
+ * has finished: nothing to or from this rank is inside MPI. No collective
+ * follows: every rank that returns is quiescent on its own, and a failure
+ * here is agreed on by the store's first collective (opts.refuse). */
+static int drain(const uint64_t *expect, char *why, size_t whylen)
 {
     int W = tern_world_size, rc = 0;
-    uint64_t *sent_to = xs_sent, *recvd_from = xs_recvd;   /* scratch: the caller is done with them */
+    const uint64_t *recvd_from = tern_wrecvd;   /* live: the drain's receives count too */
     double last = now_mono();
     int last_missing = -1;
     char *deficit = xs_deficit;
     for (;;) {
-        totals(sent_to, recvd_from);
         int missing = 0, from = -1;
         for (int w = 0; w < W; w++) {
             deficit[w] = recvd_from[w] < expect[w];
@@ -825,23 +813,26 @@ static int drain(const uint64_t *expect, int wait_nbc, char *why, size_t whylen)
         }
     }
     /* every message sent to us has arrived; our own sends complete once the
-     * receivers have taken them (they are draining too) */
+     * receivers have taken them (they are draining too), and a matched
+     * receive once its sender, also draining, moves the data */
     last = now_mono();
     for (; rc == 0;) {
         int active = 0;
         for (uint32_t i = 0; i < tr_hiwater; i++) {
             tern_req *q = tr_at(i);
-            if (q && q->state == TRS_ACTIVE && (q->kind == TR_SEND || q->kind == TR_PSEND)) active = 1;
+            if (q && q->state == TRS_ACTIVE &&
+                (q->kind == TR_SEND || q->kind == TR_PSEND || q->kind == TR_MRECV))
+                active = 1;
         }
         if (!active) break;
         progress_app_reqs();
         if (now_mono() - last > drain_timeout) {
-            snprintf(why, whylen, "drain: a send did not complete within %.0f s", drain_timeout);
+            snprintf(why, whylen, "drain: a send or matched receive did not complete within %.0f s", drain_timeout);
             rc = -1;
         }
     }
     /* nonblocking collectives: every member started them (signatures equal) */
-    for (uint32_t i = 0; rc == 0 && wait_nbc && i < tr_hiwater; i++) {
+    for (uint32_t i = 0; rc == 0 && i < tr_hiwater; i++) {
         tern_req *q = tr_at(i);
         if (q && q->state == TRS_ACTIVE && q->kind == TR_NBC) {
             MPI_Status st;
@@ -1009,22 +1000,22 @@ static int locally_quiet(void)
     return 1;
 }
 
-/* The whole checkpoint. Returns 1 committed, negative failed.
- * Coordination (docs/protocol.md, EXCHANGE .. AGREE-QUIESCENT): one exchange
- * on ctrl (counters, collective signatures, refusal flags, and the region
- * hash plus, on a rank with no active request, the outcome of DESCRIBE)
- * before the drain, and one MPI_Allreduce (errors, region layout, in-flight
- * state) after it -- unless the exchange proves on every rank that there is
- * nothing to drain (FAST PATH: one collective in all). */
+/* The whole checkpoint. Returns 1 committed, negative failed, 0 quiesced
+ * without writing (TERN_QUIESCE_ONLY).
+ * Coordination (docs/protocol.md, EXCHANGE .. QUIESCENT) is ONE collective:
+ * the exchange on ctrl (counters, collective signature, refusal flags, the
+ * region hash and, on a rank with no active request, the outcome of
+ * DESCRIBE). Every rank reads the same result, so all take the same branch:
+ * refuse, or drain what the exchange says is owed to it (nothing, on the
+ * FAST PATH) and go on to the store. A rank that has to describe its
+ * requests after the drain, and finds it cannot save one, fails the attempt
+ * through the store's first collective (opts.refuse): no second round trip. */
 static int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, tern_ckpt_stats *stats)
 {
     int W = tern_world_size, me = tern_world_rank;
     double t_enter = now_mono();
-    char reason[1024] = "";
+    char reason[1024];
     int unsafe = tern_unsafe_reason(reason, sizeof reason);
-    uint64_t *sent_to = xs_sent, *recvd_from = xs_recvd, *sig = xs_sig, *expect = xs_expect;
-    totals(sent_to, recvd_from);
-    coll_signatures(sig);
     uint64_t h = regions_hash();
 
     /* DESCRIBE ahead of the exchange on a rank with no active request: the
@@ -1032,7 +1023,8 @@ static int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, 
     buf breq = { 0 }, bmsg = { 0 }, bcomm = { 0 };
     buf btypes = { 0 };
     uint64_t nreq = 0, nmsg, ncomm;
-    char dwhy[1024] = "";
+    char dwhy[1024];
+    dwhy[0] = 0;
     int quiet = locally_quiet(), described = 0, dbad = 0;
     double td0 = now_mono(), tdesc = 0;
     if (quiet && !unsafe) {
@@ -1041,149 +1033,116 @@ static int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, 
         tdesc = now_mono() - td0;
     }
 
-    int first_unsafe = -1, mismatch = 0, fast = 0, fast_bad = 0;
-    uint64_t epoch, g_hmax = h, g_hmin = h, g_inflight = 0;
-    if (xs_mat) {
-        /* small jobs: one allreduce(SUM) of the W x row matrix (each rank
-         * fills its row) is cheaper than an alltoall, and gives every rank
-         * every row: all of them can take the same decisions from it */
-        size_t R = xs_row;
-        uint64_t *row = xs_mat + (size_t)me * R;
-        for (int w = 0; w < W; w++) {
-            row[w] = sent_to[w];
-            row[W + w] = recvd_from[w];
-            row[2 * W + w] = sig[w];
-        }
-        uint64_t *sc = row + 3 * W;
-        sc[XS_UNSAFE] = (uint64_t)unsafe;
-        sc[XS_EPOCH] = me == 0 ? root_epoch() : 0;   /* rank 0 chooses the epoch */
-        sc[XS_HASH] = h;
-        sc[XS_QUIET] = (uint64_t)quiet;
-        sc[XS_DBAD] = (uint64_t)dbad;
-        sc[XS_INFLIGHT] = (uint64_t)(described && (nreq > 0 || tq_total > 0));
-        PMPI_Allreduce(xs_mat, xs_all, (int)(W * R), MPI_UINT64_T, MPI_SUM, ctrl);
-        const uint64_t *all = xs_all;
-        epoch = all[3 * W + XS_EPOCH];   /* row 0 */
-        int all_quiet = 1, balanced = 1;
-        for (int i = 0; i < W; i++) {
-            const uint64_t *ri = all + (size_t)i * R, *si = ri + 3 * W;
-            if (si[XS_UNSAFE] && first_unsafe < 0) first_unsafe = i;
-            if (!si[XS_QUIET]) all_quiet = 0;
-            if (si[XS_DBAD] && !fast_bad) fast_bad = W - i;   /* lowest failing rank */
-            if (si[XS_INFLIGHT]) g_inflight = 1;
-            if (si[XS_HASH] > g_hmax) g_hmax = si[XS_HASH];
-            if (si[XS_HASH] < g_hmin) g_hmin = si[XS_HASH];
-            for (int j = 0; j < W; j++) {
-                const uint64_t *rj = all + (size_t)j * R;
-                if (ri[j] != rj[W + i]) balanced = 0;           /* sent i->j vs received j<-i */
-                if (ri[2 * W + j] != rj[2 * W + i]) mismatch = 1;
-            }
-        }
-        for (int w = 0; w < W; w++) expect[w] = all[(size_t)w * R + me];
-        /* FAST PATH: every rank reads the same matrix, so all take it or
-         * none. Nothing was sent that was not received, no request is
-         * active anywhere and every signature matches: the drain would do
-         * nothing, DESCRIBE already ran on every rank, and what the second
-         * allreduce would carry is in the matrix. */
-        fast = first_unsafe < 0 && all_quiet && balanced && !mismatch;
-    } else {
-        uint64_t *out = xs_out, *in = xs_in;
-        for (int w = 0; w < W; w++) {
-            out[4 * w] = sent_to[w];
-            out[4 * w + 1] = sig[w];
-            out[4 * w + 2] = (uint64_t)unsafe;
-            out[4 * w + 3] = me == 0 ? root_epoch() : 0;   /* rank 0 chooses the epoch */
-        }
-        PMPI_Alltoall(out, 4, MPI_UINT64_T, in, 4, MPI_UINT64_T, ctrl);
-        epoch = in[3];   /* from rank 0 */
-        for (int w = 0; w < W; w++) {
-            expect[w] = in[4 * w];
-            if (in[4 * w + 2] && first_unsafe < 0) first_unsafe = w;
-            if (in[4 * w + 1] != sig[w]) mismatch = 1;
-        }
+    uint64_t *xv = xs_vec, *sent_to = xs_sent;
+    int64_t bal = 0;
+    for (int w = 0; w < W; w++) {
+        sent_to[w] = tern_wsent[w];
+        bal += (int64_t)(tern_wsent[w] - tern_wrecvd[w]);
     }
+    xv[XS_UNSAFE] = unsafe ? (uint64_t)(W - me) : 0;
+    xv[XS_DBAD] = dbad ? (uint64_t)(W - me) : 0;
+    xv[XS_HASH] = h;
+    xv[XS_NHASH] = ~h;
+    xv[XS_EPOCH] = me == 0 ? root_epoch() : 0;   /* rank 0 chooses the epoch */
+    xv[XS_BAL] = (uint64_t)bal;
+    xv[XS_SIG] = tc_signature();
+    xv[XS_NONQUIET] = !quiet;
+    xv[XS_INFLIGHT] = described && (nreq > 0 || tq_total > 0);
+    if (xs_matrix) memcpy(xv + XS_N + (size_t)me * (size_t)W, sent_to, sizeof(uint64_t) * (size_t)W);
+    PMPI_Allreduce(xv, xs_res, xs_len, MPI_UINT64_T, xchg_op, ctrl);
+    const uint64_t *g = xs_res;
+    uint64_t epoch = g[XS_EPOCH];
+    int first_unsafe = g[XS_UNSAFE] ? W - (int)g[XS_UNSAFE] : -1;
+    int first_dbad = g[XS_DBAD] ? W - (int)g[XS_DBAD] : -1;
+    int mismatch = g[XS_SIG] != 0;
+    /* FAST PATH: nothing posted that was not completed, no request active
+     * anywhere: the drain would do nothing, and DESCRIBE ran on every rank */
+    int fast = g[XS_BAL] == 0 && g[XS_NONQUIET] == 0;
+    uint64_t g_hmax = g[XS_HASH], g_hmin = ~g[XS_NHASH];
+    uint64_t g_inflight = g[XS_INFLIGHT] || g[XS_NONQUIET] || g[XS_BAL];
     double t1 = now_mono();
     *epoch_out = epoch;
-    if (first_unsafe >= 0) {   /* every rank saw the same flags: nothing drained */
+
+    /* refusals every rank knows of from the exchange: nothing is drained */
+    if (first_unsafe >= 0 || mismatch || first_dbad >= 0) {
         free(breq.p); free(btypes.p);
-        if (unsafe) say("checkpoint epoch %" PRIu64 " refused: %s", epoch, reason);
-        reason_to_root(first_unsafe, reason, sizeof reason, 77);
-        snprintf(why, whylen, "refused on rank %d: %s", first_unsafe, reason);
+        if (first_unsafe >= 0) {
+            if (unsafe) say("checkpoint epoch %" PRIu64 " refused: %s", epoch, reason);
+            reason_to_root(first_unsafe, reason, sizeof reason, 77);
+            snprintf(why, whylen, "refused on rank %d: %s", first_unsafe, reason);
+        } else if (mismatch) {   /* slow path: find and name the communicator */
+            char cwhy[1024] = "";
+            int cbad = check_collectives(cwhy, sizeof cwhy);
+            int src = W - agree_max(cbad ? W - me : 0);
+            if (cbad) say("checkpoint epoch %" PRIu64 " refused: %s", epoch, cwhy);
+            if (src < W) reason_to_root(src, cwhy, sizeof cwhy, 78);
+            else snprintf(cwhy, sizeof cwhy, "collective sequence numbers differ between ranks");
+            snprintf(why, whylen, "refused on rank %d: %s", src < W ? src : 0, cwhy);
+        } else {
+            if (dbad) say("checkpoint epoch %" PRIu64 " refused: %s", epoch, dwhy);
+            reason_to_root(first_dbad, dwhy, sizeof dwhy, 79);
+            snprintf(why, whylen, "refused on rank %d: %s", first_dbad, dwhy);
+        }
         return -1;
     }
 
-    char rwhy[1024] = "";
-    int bad;
-    uint64_t agg[5];
-    double t2, t3;
-    if (fast) {
-        bad = dbad;
-        if (bad) snprintf(rwhy, sizeof rwhy, "%s", dwhy);
-        agg[0] = (uint64_t)fast_bad;
-        agg[1] = 0;
-        agg[2] = g_hmax;
-        agg[3] = ~g_hmin;
-        agg[4] = g_inflight;
-        t2 = t1;
-        t3 = now_mono();
-        last_quiesce = t3 - t0;
-        phase[0] = t1 - t0 - tdesc; phase[1] = 0; phase[2] = tdesc; phase[3] = 0;
-    } else {
-        bad = drain(expect, !mismatch, rwhy, sizeof rwhy) != 0;
+    char rwhy[1024];
+    rwhy[0] = 0;
+    int bad = 0;
+    double t2 = t1;
+    if (!fast) {
+        uint64_t *expect = xs_expect;
+        if (g[XS_BAL] == 0) {
+            memcpy(expect, tern_wrecvd, sizeof(uint64_t) * (size_t)W);   /* nothing owed */
+        } else if (xs_matrix) {
+            for (int w = 0; w < W; w++) expect[w] = g[XS_N + (size_t)w * (size_t)W + (size_t)me];
+        } else {
+            /* large jobs, messages in flight: what each rank posted to each */
+            PMPI_Alltoall(sent_to, 1, MPI_UINT64_T, expect, 1, MPI_UINT64_T, ctrl);
+        }
+        bad = drain(expect, rwhy, sizeof rwhy) != 0;
         t2 = now_mono();
         /* descriptors (may refuse: unrestorable pending receives) */
-        if (!bad) {
-            if (described) {
-                bad = dbad;
-                if (bad) snprintf(rwhy, sizeof rwhy, "%s", dwhy);
-            } else {
-                bad = describe_requests(&breq, &btypes, &nreq, rwhy, sizeof rwhy) != 0;
-            }
-        }
-        int has_msgs = tq_total > 0;
-        /* one allreduce(MAX): [0] lowest failing rank (as W - rank), [1] any
-         * collective mismatch, [2] region hash, [3] ~region hash (so MIN too),
-         * [4] anything in flight anywhere */
-        uint64_t red[5] = { bad ? (uint64_t)(W - me) : 0, (uint64_t)mismatch, h, ~h,
-                            (uint64_t)(nreq > 0 || has_msgs) };
-        t3 = now_mono();
-        PMPI_Allreduce(red, agg, 5, MPI_UINT64_T, MPI_MAX, ctrl);
-        last_quiesce = now_mono() - t0;
-        phase[0] = t1 - t0 - tdesc; phase[1] = t2 - t1; phase[2] = t3 - t2 + tdesc; phase[3] = now_mono() - t3;
+        if (!bad && !described) bad = describe_requests(&breq, &btypes, &nreq, rwhy, sizeof rwhy) != 0;
     }
+    double t3 = now_mono();
+    last_quiesce = t3 - t0;
+    phase[0] = t1 - t0 - tdesc; phase[1] = t2 - t1; phase[2] = t3 - t2 + tdesc; phase[3] = 0;
     last_fast = fast;
     if (stats_on) {
-        /* benchmark only, outside the measured window: the protocol's own
-         * cost is seen by the last rank to enter (it waits for nobody) */
-        double d[2] = { -(now_mono() - t_enter), now_mono() - t_enter }, r[2];
+        /* benchmark only, outside the measured window: from the moment the
+         * last rank entered to the moment the last one is quiescent (one
+         * node: CLOCK_MONOTONIC is common to the ranks) */
+        double d[2] = { t_enter, t3 }, r[2];
         PMPI_Allreduce(d, r, 2, MPI_DOUBLE, MPI_MAX, ctrl);
-        proto_min = -r[0];
-        proto_max = r[1];
+        proto_min = r[1] - r[0];
+        proto_max = r[1] - t0;
     }
-    if (agg[1]) {   /* slow path: find and name the communicator */
-        char cwhy[1024] = "";
-        int cbad = check_collectives(cwhy, sizeof cwhy);
-        int src = W - agree_max(cbad ? W - me : 0);
-        if (cbad) say("checkpoint epoch %" PRIu64 " refused: %s", epoch, cwhy);
-        if (src < W) reason_to_root(src, cwhy, sizeof cwhy, 78);
-        else snprintf(cwhy, sizeof cwhy, "collective sequence numbers differ between ranks");
-        snprintf(why, whylen, "refused on rank %d: %s", src < W ? src : 0, cwhy);
+    if (cfg_quiesce_only) {
+        /* coordination only (bench/coord_quiesce.sh): a refusal found after
+         * the exchange is the only thing left to report; drained messages
+         * stay queued and are delivered as after a checkpoint */
         free(breq.p); free(btypes.p);
-        return -1;
+        int src = W - agree_max(bad ? W - me : 0);
+        if (src < W) {
+            if (bad) say("checkpoint epoch %" PRIu64 " refused: %s", epoch, rwhy);
+            reason_to_root(src, rwhy, sizeof rwhy, 80);
+            snprintf(why, whylen, "refused on rank %d: %s", src, rwhy);
+            return -1;
+        }
+        return 0;
     }
-    if (agg[0]) {
-        int src = W - (int)agg[0];
-        if (bad) say("checkpoint epoch %" PRIu64 " refused: %s", epoch, rwhy);
-        reason_to_root(src, rwhy, sizeof rwhy, 79);
-        snprintf(why, whylen, "refused on rank %d: %s", src, rwhy);
-        free(breq.p); free(btypes.p);
-        return -1;
+    char refusal[TERN_ERROR_MAX];
+    refusal[0] = 0;
+    if (bad) {
+        say("checkpoint epoch %" PRIu64 " refused: %s", epoch, rwhy);
+        snprintf(refusal, sizeof refusal, "refused on rank %d: %s", me, rwhy);
     }
     describe_messages(&bmsg, &nmsg);
     describe_comms(&bcomm, &ncomm);
 
     /* global arrays when every rank protects the same names and types */
-    uint64_t hmax = agg[2], hmin = ~agg[3], ginflight = agg[4];
+    uint64_t hmax = g_hmax, hmin = g_hmin, ginflight = g_inflight;
     meta m;
     memset(&m, 0, sizeof m);
     m.magic = META_MAGIC;
@@ -1207,6 +1166,7 @@ static int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, 
     opts.job = cfg_job;
     opts.compress_level = cfg_compress;
     opts.keep = cfg_keep;
+    opts.refuse = bad ? refusal : NULL;
     tern_error err;
     tern_error_clear(&err);
     tern_ckpt_writer *w = NULL;
@@ -1336,7 +1296,11 @@ static int serve(unsigned bits, double t0)
     next_epoch = epoch + 1;
     if (cfg_interval > 0) next_interval_due = now_mono() + cfg_interval;
     int stop = 0;
-    if (rc == 1) {
+    if (rc == 0) {   /* TERN_QUIESCE_ONLY */
+        event("quiesced epoch=%" PRIu64 " quiesce=%.6f (TERN_QUIESCE_ONLY: nothing written)", epoch, last_quiesce);
+        stats_line("quiesced");
+        for (pend_req *r = pend_served; r; r = r->next) answer(r, "failed: TERN_QUIESCE_ONLY is set: the job quiesced and wrote nothing");
+    } else if (rc == 1) {
         event("committed epoch=%" PRIu64 " bytes=%" PRIu64 " stored=%" PRIu64
               " seconds=%.6f quiesce=%.6f path=%s",
               st.epoch, st.logical_bytes, st.stored_bytes, st.seconds, last_quiesce, st.path);
@@ -1364,7 +1328,7 @@ static int serve(unsigned bits, double t0)
         MPI_Finalize();
         exit(0);
     }
-    return rc == 1 ? 1 : -1;
+    return rc == 1 ? 1 : rc == 0 ? 0 : -1;
 }
 
 int tern_snapshot(void)

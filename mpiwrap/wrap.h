@@ -55,6 +55,8 @@ typedef struct tern_comm {
     uint64_t gid;          /* same on every member: identifies it across ranks */
     uint64_t nctor;        /* constructors called on it (for child gids) */
     uint64_t world_hash;   /* hash of the world ranks of its members */
+    uint64_t sigw;         /* weight of its collective count in the signature
+                              (tc_signature); sums to 0 over its members */
     tern_msg *qhead, *qtail;
     int nq;                /* drained messages not yet delivered */
     int freed;
@@ -91,15 +93,36 @@ static inline MPI_Comm tc_real(MPI_Comm h)
     tern_comm *c = tc_get(h);
     return c ? c->real : h;
 }
+/* Per MPI_COMM_WORLD rank: application messages posted to it and completed
+ * from it over every live communicator -- the sums of the per-communicator
+ * counters, kept as they change so that a checkpoint reads them without
+ * walking every communicator (the walk, on cold caches, cost more than the
+ * checkpoint's one collective). Written only through the two functions below
+ * and when a communicator is freed; coord/ reads them. */
+extern uint64_t *tern_wsent, *tern_wrecvd;
 static inline void tc_count_send(tern_comm *c, int dest)
 {
-    if (TERN_LIKELY((unsigned)dest < (unsigned)c->npeers)) c->sent[dest]++;
+    if (TERN_LIKELY((unsigned)dest < (unsigned)c->npeers)) {
+        c->sent[dest]++;
+        int w = c->world[dest];
+        if (TERN_LIKELY(w >= 0)) tern_wsent[w]++;
+    }
 }
 static inline void tc_count_recv(tern_comm *c, const MPI_Status *st)
 {
     int s = st->MPI_SOURCE;
-    if ((unsigned)s < (unsigned)c->npeers && !st->_cancelled) c->recvd[s]++;
+    if ((unsigned)s < (unsigned)c->npeers && !st->_cancelled) {
+        c->recvd[s]++;
+        int w = c->world[s];
+        if (TERN_LIKELY(w >= 0)) tern_wrecvd[w]++;
+    }
 }
+/* The collective signature of this rank: sum over its live communicators of
+ * sigw * hash(gid, coll_seq). Summed over all ranks it is 0 when every
+ * communicator's members have entered the same number of collectives (the
+ * weights of each communicator sum to 0 over its members), and non-zero
+ * otherwise except with probability ~2^-64. */
+uint64_t tc_signature(void);
 tern_comm *tc_by_ordinal(uint32_t ord);
 /* Make (or for MPI_COMM_NULL, pass) a virtual communicator for a new real one. */
 MPI_Comm tc_register(MPI_Comm real, tern_comm *parent, const char *ctor);

@@ -95,13 +95,43 @@ static tern_comm *tc_new(MPI_Comm real, MPI_Comm virt_or_null)
         if (c->world[i] >= 0 && c->world[i] < minw) minw = c->world[i];
     }
     c->world_hash = h;
+    /* Antisymmetric pair weights: s(a,b) = -s(b,a), so over the members of
+     * an intracommunicator (or both groups of an intercommunicator) the
+     * weights cancel and only unequal collective counts survive the sum. */
+    int me = tern_world_rank;
+    c->sigw = 0;
+    for (int i = 0; i < c->npeers; i++) {
+        int w = c->world[i];
+        if (w < 0 || w == me) continue;
+        int lo = me < w ? me : w, hi = me < w ? w : me;
+        uint64_t g = mix64(mix64(0x51c0ffee, (uint64_t)lo), (uint64_t)hi) | 1;
+        c->sigw += me < w ? g : (uint64_t)0 - g;
+    }
     tc_chunks[ord / TC_CHUNK][ord % TC_CHUNK] = c;
     tc_count++;
     return c;
 }
 
+uint64_t *tern_wsent, *tern_wrecvd;
+
+uint64_t tc_signature(void)
+{
+    uint64_t sig = 0;
+    for (uint32_t o = 0; o < tc_count; o++) {
+        tern_comm *c = tc_by_ordinal(o);
+        if (!c || c->freed || !c->sigw) continue;
+        uint64_t h = (c->gid ^ 0x9e3779b97f4a7c15ULL) * 0xbf58476d1ce4e5b9ULL;
+        h ^= (c->coll_seq + 0x632be59bd9b4e019ULL) * 0x94d049bb133111ebULL;
+        h ^= h >> 29;
+        sig += c->sigw * h;
+    }
+    return sig;
+}
+
 void tc_init_predefined(void)
 {
+    tern_wsent = xcalloc((size_t)tern_world_size, sizeof(uint64_t));
+    tern_wrecvd = xcalloc((size_t)tern_world_size, sizeof(uint64_t));
     tc_world_p = tc_new(MPI_COMM_WORLD, MPI_COMM_WORLD);
     tc_world_p->ctor = "MPI_COMM_WORLD";
     tc_world_p->gid = 1;
@@ -1038,6 +1068,12 @@ static int comm_destroy(MPI_Comm *comm, int disconnect)
         /* entry kept (ordinals are never reused), counters dropped: a freed
          * communicator carries no messages (MPI requires pending operations
          * to complete) */
+        for (int i = 0; i < c->npeers; i++) {
+            int w = c->world[i];
+            if (w < 0) continue;
+            tern_wsent[w] -= c->sent[i];
+            tern_wrecvd[w] -= c->recvd[i];
+        }
         while (c->qhead) {
             tern_msg *m = c->qhead;
             tq_unlink(c, m, NULL);

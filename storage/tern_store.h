@@ -52,9 +52,15 @@ typedef struct tern_store_opts {
      * weighs compression against (bytes/s, shared by the node's ranks);
      * 0 = default 1.2e9. Deflate is used only where it beats the disk. */
     double disk_bytes_per_s;
+    /* Added by coord/: this rank's reason to fail the attempt, or NULL.
+     * tern_ckpt_begin agrees on it with the other ranks like on a failure of
+     * its own (the lowest failing rank's text wins), so a caller that finds
+     * a problem after its last collective needs no extra round trip. */
+    const char *refuse;
 } tern_store_opts;
 
-/* Defaults: job NULL, compress_level 1, keep 2, chunk_bytes 0, disk_bytes_per_s 0.
+/* Defaults: job NULL, compress_level 1, keep 2, chunk_bytes 0, disk_bytes_per_s 0,
+ * refuse NULL.
  * Environment overrides applied by the callers, not here. */
 void tern_store_opts_default(tern_store_opts *o);
 

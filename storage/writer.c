@@ -291,6 +291,8 @@ static int tern_ckpt_begin_impl(MPI_Comm comm, const char *dir, uint64_t epoch,
         snprintf(w->dir, sizeof w->dir, "%s", dir);
         tern_store_partial_path(dir, epoch, w->partial, sizeof w->partial);
     }
+    if (!local && w->opts.refuse)
+        local = tern_error_set(err, ECANCELED, "%s", w->opts.refuse);
     if (!local && w->rank == 0) {
         uint64_t *ep = NULL;
         int n = 0;

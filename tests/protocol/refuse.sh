@@ -16,6 +16,8 @@ rma) call=MPI_Win_create; what='one-sided' ;;
 io) call=MPI_File_open; what='MPI-IO' ;;
 thread) call='MPI_Init_thread(MPI_THREAD_MULTIPLE)'; what='MPI_THREAD_MULTIPLE' ;;
 dyn) call=MPI_Comm_spawn; what='dynamic process' ;;
+recv) call='refused on rank 1: a receive (MPI_Irecv from 0 tag 9) pending at tern_snapshot() has its buffer'
+      what='outside every protected region' ;;
 esac
 grep -q "^SNAPSHOT it=6 rc=-1$" "$work/out" || die "first checkpoint not refused"
 grep -F "failed epoch=" "$dir/events" | grep -F "$call" | grep -qF "$what" || die "no failed event naming $call"
@@ -24,6 +26,13 @@ if [ "$mode" = thread ] || [ "$mode" = dyn ]; then
     grep -q "^SNAPSHOT it=26 rc=-1$" "$work/out" || die "$mode: second checkpoint not refused"
 else
     grep -q "^SNAPSHOT it=26 rc=1$" "$work/out" || die "second checkpoint (after the free/close) not committed"
+fi
+if [ "$mode" = recv ]; then
+    # every rank returned -1 at the same point, and the failed attempt left no file
+    [ "$(grep -c '^SNAPSHOT it=6 rc=-1$' "$work/out")" = 1 ] || die "recv: refusal not reported once by rank 0"
+    ls "$dir" | grep -q 'ckpt-0*1\.h5' && die "recv: the refused epoch left a checkpoint file"
+    ls "$dir" | grep -q 'partial' && die "recv: a partial file remains"
+    grep -q '^committed epoch=2 ' "$dir/events" || die "recv: the next checkpoint (epoch 2) did not commit"
 fi
 cat "$dir/events"
 echo PASS
