@@ -1,0 +1,136 @@
+/* drain.c: DRAIN -- receive every message counted as sent to this rank (into
+ * the pending application receive it matches or into tern's queue), complete
+ * this rank's sends, matched receives and nonblocking collectives. Separate
+ * because it is the only phase that moves application data.
+ */
+#define _GNU_SOURCE
+#include "drain.h"
+#include "wrap.h"
+#include "clock.h"
+#include "config.h"
+#include "exchange.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* ---- the drain ------------------------------------------------------------ */
+static int app_req_active(tern_req *q)
+{
+    return q->state == TRS_ACTIVE;
+}
+
+/* Test the pending application point-to-point requests once. */
+static void progress_app_reqs(void)
+{
+    for (uint32_t i = 0; i < tr_hiwater; i++) {
+        tern_req *q = tr_at(i);
+        if (!q || !app_req_active(q) || q->kind == TR_NBC || q->kind == TR_GREQ) continue;
+        int flag = 0;
+        MPI_Status st;
+        PMPI_Test(&q->real, &flag, &st);
+        if (flag) {
+            tr_complete(q, &st);
+            q->st = st;
+            q->state = TRS_DONE;
+        }
+    }
+}
+
+/* Receive the unexpected messages of every communicator that has a member
+ * from which messages are still missing (deficit[w] != 0). */
+static void pull_unexpected(const char *deficit)
+{
+    for (uint32_t o = 0; o < tc_count; o++) {
+        tern_comm *c = tc_by_ordinal(o);
+        if (!c || c->freed || c->npeers == 0) continue;
+        int need = 0;
+        for (int i = 0; i < c->npeers && !need; i++)
+            need = c->world[i] >= 0 && deficit[c->world[i]];
+        if (!need) continue;
+        for (;;) {
+            int flag = 0;
+            MPI_Message mh;
+            MPI_Status st;
+            PMPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->real, &flag, &mh, &st);
+            if (!flag) break;
+            int n = 0;
+            PMPI_Get_count(&st, MPI_BYTE, &n);
+            tern_msg *m = malloc(sizeof *m + (size_t)n);
+            m->src = st.MPI_SOURCE;
+            m->tag = st.MPI_TAG;
+            m->len = (size_t)n;
+            PMPI_Mrecv(m->data, n, MPI_BYTE, &mh, &st);
+            tq_append(c, m);
+            tc_count_recv(c, &st);
+        }
+    }
+}
+
+/* DRAIN, given expect[w] = messages w has posted to this rank. On return
+ * every one of them has been received (into the pending application receive
+ * it matches or into tern's queue), every send and matched receive
+ * (MPI_Imrecv) of this rank has completed and every nonblocking collective
+ * has finished: nothing to or from this rank is inside MPI. No collective
+ * follows: every rank that returns is quiescent on its own, and a failure
+ * here is agreed on by the store's first collective (opts.refuse). */
+int drain(const uint64_t *expect, char *why, size_t whylen)
+{
+    int W = tern_world_size, rc = 0;
+    const uint64_t *recvd_from = tern_wrecvd;   /* live: the drain's receives count too */
+    double last = now_mono();
+    int last_missing = -1;
+    char *deficit = xs_deficit;
+    for (;;) {
+        int missing = 0, from = -1;
+        for (int w = 0; w < W; w++) {
+            deficit[w] = recvd_from[w] < expect[w];
+            if (deficit[w]) {
+                missing += (int)(expect[w] - recvd_from[w]);
+                from = w;
+            }
+        }
+        if (!missing) break;
+        progress_app_reqs();
+        pull_unexpected(deficit);
+        if (missing != last_missing) {
+            last_missing = missing;
+            last = now_mono();
+        } else if (now_mono() - last > drain_timeout) {
+            snprintf(why, whylen, "drain: %d message(s) counted as sent to this rank (e.g. by rank %d) "
+                     "never arrived within %.0f s (a communicator freed with traffic in flight?)",
+                     missing, from, drain_timeout);
+            rc = -1;
+            break;
+        }
+    }
+    /* every message sent to us has arrived; our own sends complete once the
+     * receivers have taken them (they are draining too), and a matched
+     * receive once its sender, also draining, moves the data */
+    last = now_mono();
+    for (; rc == 0;) {
+        int active = 0;
+        for (uint32_t i = 0; i < tr_hiwater; i++) {
+            tern_req *q = tr_at(i);
+            if (q && q->state == TRS_ACTIVE &&
+                (q->kind == TR_SEND || q->kind == TR_PSEND || q->kind == TR_MRECV))
+                active = 1;
+        }
+        if (!active) break;
+        progress_app_reqs();
+        if (now_mono() - last > drain_timeout) {
+            snprintf(why, whylen, "drain: a send or matched receive did not complete within %.0f s", drain_timeout);
+            rc = -1;
+        }
+    }
+    /* nonblocking collectives: every member started them (signatures equal) */
+    for (uint32_t i = 0; rc == 0 && i < tr_hiwater; i++) {
+        tern_req *q = tr_at(i);
+        if (q && q->state == TRS_ACTIVE && q->kind == TR_NBC) {
+            MPI_Status st;
+            PMPI_Wait(&q->real, &st);
+            q->st = st;
+            q->state = TRS_DONE;
+        }
+    }
+    return rc;
+}

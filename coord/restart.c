@@ -1,0 +1,333 @@
+/* restart.c: a run started from a checkpoint (TERN_RESTART) -- opening and
+ * checking it at MPI_Init, then tern_recover(): the regions' contents, the
+ * predefined handles in them, drained messages and pending requests.
+ * Separate because it is the only reader of a checkpoint inside the job.
+ */
+#define _GNU_SOURCE
+#include "restart.h"
+#include "tern.h"
+#include "wrap.h"
+#include "tern_store.h"
+#include "config.h"
+#include "coord.h"
+#include "describe.h"
+#include "handles.h"
+#include "regions.h"
+#include "report.h"
+#include "snapshot.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static tern_ckpt *rst;
+static meta rst_meta;
+static uint64_t restored_epoch;
+static int restarted_flag;
+static int recovered;
+
+int tern_restarted(void) { return restarted_flag; }
+uint64_t tern_epoch(void) { return restored_epoch; }
+
+static int rst_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int rst_fail(const char *fmt, ...)
+{
+    char b[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b, sizeof b, fmt, ap);
+    va_end(ap);
+    say("restart from %s: %s", cfg_restart, b);
+    return -1;
+}
+
+void restart_open(void)
+{
+    tern_error err;
+    tern_error_clear(&err);
+    tern_internal = 1;
+    int rc = tern_ckpt_open(cfg_restart, &rst, &err);
+    if (rc == 0) {
+        const tern_ckpt_info *info = tern_ckpt_get_info(rst);
+        int src = (int)info->nranks == tern_world_size ? tern_world_rank : 0;
+        rc = tern_ckpt_read(rst, src, "_tern_meta", &rst_meta, sizeof rst_meta, &err);
+        if (rc == 0 && rst_meta.magic != META_MAGIC) {
+            tern_error_set(&err, EINVAL, "not an API-mode tern checkpoint (no _tern_meta)");
+            rc = -1;
+        }
+        if (rc == 0 && (int)info->nranks != tern_world_size && rst_meta.global_inflight) {
+            tern_error_set(&err, EINVAL,
+                           "the checkpoint of %d ranks has in-flight messages or pending "
+                           "requests; only a quiescent checkpoint can restart on %d ranks",
+                           info->nranks, tern_world_size);
+            rc = -1;
+        }
+    }
+    tern_internal = 0;
+    int ok = rc == 0, all = 0;
+    PMPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, ctrl);
+    if (!all) {
+        if (!ok) say("cannot restart from %s: %s", cfg_restart, err.msg);
+        PMPI_Abort(MPI_COMM_WORLD, 17);
+    }
+    restored_epoch = rst_meta.epoch;
+    next_epoch_after(restored_epoch);
+    restarted_flag = 1;
+    /* keep the request slots of saved requests for tern_recover() */
+    if ((int)rst_meta.nranks == tern_world_size && rst_meta.nreqs) {
+        size_t n = rst_meta.nreqs * sizeof(req_rec);
+        req_rec *r = malloc(n);
+        tern_internal = 1;
+        if (tern_ckpt_read(rst, tern_world_rank, "_tern_reqs", r, n, &err) == 0)
+            for (uint64_t i = 0; i < rst_meta.nreqs; i++) tr_reserve(r[i].idx);
+        tern_internal = 0;
+        free(r);
+    }
+}
+
+int tern_array_layout(const char *name, int64_t *global_count, int *saved_nranks)
+{
+    if (!rst) {
+        say("tern_array_layout(%s): this run did not restart", name ? name : "");
+        return -1;
+    }
+    size_t es;
+    uint64_t total, *counts = NULL;
+    tern_error err;
+    tern_internal = 1;
+    int rc = tern_ckpt_array_info(rst, name, &es, &total, &counts, &err);
+    tern_internal = 0;
+    if (rc) {
+        say("tern_array_layout(%s): %s", name, err.msg);
+        return -1;
+    }
+    free(counts);
+    if (global_count) *global_count = (int64_t)total;
+    if (saved_nranks) *saved_nranks = (int)rst_meta.nranks;
+    return 0;
+}
+
+static int recover_regions(void)
+{
+    int same = (int)rst_meta.nranks == tern_world_size;
+    tern_error err;
+    int nreg = 0;
+    for (region *r = regions; r; r = r->next) nreg++;
+    int64_t *counts = calloc((size_t)nreg + 1, sizeof(int64_t));
+    int64_t *offs = malloc(sizeof(int64_t) * (size_t)(nreg + 1));
+    int i = 0;
+    for (region *r = regions; r; r = r->next) counts[i++] = r->count;
+    /* offsets on another rank count: the sum of lower ranks' counts */
+    PMPI_Exscan(counts, offs, nreg, MPI_INT64_T, MPI_SUM, ctrl);
+    if (tern_world_rank == 0)
+        for (i = 0; i < nreg; i++) offs[i] = 0;
+    int rc = 0;
+    i = 0;
+    for (region *r = regions; r && !rc; r = r->next, i++) {
+        tern_internal = 1;
+        if (rst_meta.arrays) {
+            size_t es;
+            uint64_t total, *rc_counts = NULL;
+            if (tern_ckpt_array_info(rst, r->name, &es, &total, &rc_counts, &err)) {
+                rc = rst_fail("region %s: %s", r->name, err.msg);
+            } else if (es != r->elem) {
+                rc = rst_fail("region %s: saved element size %zu, protected now with %zu", r->name, es, r->elem);
+            } else {
+                uint64_t off = (uint64_t)offs[i];
+                if (same) {
+                    off = 0;
+                    for (int k = 0; k < tern_world_rank; k++) off += rc_counts[k];
+                    if (rc_counts[tern_world_rank] != (uint64_t)r->count)
+                        rc = rst_fail("region %s: saved %" PRIu64 " elements on this rank, protected now %" PRId64,
+                                      r->name, rc_counts[tern_world_rank], r->count);
+                }
+                if (!same && off + (uint64_t)r->count > total) {
+                    /* a value every rank holds (e.g. an iteration counter):
+                     * every saved rank had exactly this count -> read rank 0's */
+                    int repl = 1;
+                    for (uint32_t k = 0; k < rst_meta.nranks; k++)
+                        if (rc_counts[k] != (uint64_t)r->count) repl = 0;
+                    if (repl) off = 0;
+                }
+                if (!rc && off + (uint64_t)r->count > total)
+                    rc = rst_fail("region %s: elements [%" PRIu64 ", %" PRIu64 ") asked, %" PRIu64 " saved",
+                                  r->name, off, off + (uint64_t)r->count, total);
+                if (!rc && r->count > 0 &&
+                    tern_ckpt_read_array(rst, r->name, off, (uint64_t)r->count, r->ptr, &err))
+                    rc = rst_fail("region %s: %s", r->name, err.msg);
+            }
+            free(rc_counts);
+        } else {
+            if (!same)
+                rc = rst_fail("region %s was saved per rank (ranks protected different regions); "
+                              "it cannot be read on %d ranks (saved with %u)",
+                              r->name, tern_world_size, rst_meta.nranks);
+            else if (tern_ckpt_read(rst, tern_world_rank, r->name, r->ptr, r->bytes, &err))
+                rc = rst_fail("region %s: %s", r->name, err.msg);
+        }
+        tern_internal = 0;
+    }
+    free(counts);
+    free(offs);
+    return rc;
+}
+
+static int recover_protocol_state(void)
+{
+    tern_error err;
+    int rc = 0;
+    if ((int)rst_meta.nranks != tern_world_size) return 0;
+    size_t nc = rst_meta.ncomms * sizeof(comm_rec);
+    comm_rec *cr = malloc(nc + 1);
+    tern_internal = 1;
+    if (tern_ckpt_read(rst, tern_world_rank, "_tern_comms", cr, nc, &err)) {
+        tern_internal = 0;
+        free(cr);
+        return rst_fail("%s", err.msg);
+    }
+    tern_segment_info *segs = NULL;
+    int nsegs = 0;
+    uint64_t msize = 0, tsize = 0;
+    if (tern_ckpt_segments(rst, tern_world_rank, &segs, &nsegs, &err) == 0) {
+        for (int i = 0; i < nsegs; i++) {
+            if (!strcmp(segs[i].name, "_tern_msgs")) msize = segs[i].size;
+            if (!strcmp(segs[i].name, "_tern_types")) tsize = segs[i].size;
+        }
+        free(segs);
+    }
+    unsigned char *tb = malloc(tsize + 1);
+    if (tsize && tern_ckpt_read(rst, tern_world_rank, "_tern_types", tb, tsize, &err)) rc = rst_fail("%s", err.msg);
+    unsigned char *mb = malloc(msize + 1);
+    if (msize && tern_ckpt_read(rst, tern_world_rank, "_tern_msgs", mb, msize, &err)) rc = rst_fail("%s", err.msg);
+    size_t nr = rst_meta.nreqs * sizeof(req_rec);
+    req_rec *rr = malloc(nr + 1);
+    if (!rc && nr && tern_ckpt_read(rst, tern_world_rank, "_tern_reqs", rr, nr, &err)) rc = rst_fail("%s", err.msg);
+    tern_internal = 0;
+
+    /* communicators referenced by the saved state must exist again */
+#define CHECK_COMM(ord, what)                                                                  \
+    ({                                                                                          \
+        tern_comm *c_ = tc_by_ordinal(ord);                                                     \
+        comm_rec *s_ = NULL;                                                                    \
+        for (uint64_t k_ = 0; k_ < rst_meta.ncomms; k_++)                                       \
+            if (cr[k_].ordinal == (ord)) s_ = &cr[k_];                                          \
+        if (!c_ || c_->freed || !s_ || (uint32_t)c_->npeers != s_->npeers ||                    \
+            c_->world_hash != s_->world_hash) {                                                 \
+            rc = rst_fail("%s refers to communicator #%u (%s) which this run has not re-created " \
+                          "identically before tern_recover(): create communicators in the same "   \
+                          "order before recovering", what, (unsigned)(ord), s_ ? s_->ctor : "?"); \
+            c_ = NULL;                                                                          \
+        }                                                                                       \
+        c_;                                                                                     \
+    })
+    size_t pos = 0;
+    for (uint64_t i = 0; !rc && i < rst_meta.nmsgs; i++) {
+        msg_rec h;
+        memcpy(&h, mb + pos, sizeof h);
+        pos += sizeof h;
+        tern_comm *c = CHECK_COMM(h.comm, "a drained message");
+        if (!c) break;
+        tern_msg *m = malloc(sizeof *m + h.len);
+        m->src = h.src;
+        m->tag = h.tag;
+        m->len = h.len;
+        memcpy(m->data, mb + pos, h.len);
+        pos += h.len;
+        tq_append(c, m);
+    }
+    for (uint64_t i = 0; !rc && i < rst_meta.nreqs; i++) {
+        req_rec *r = &rr[i];
+        tern_comm *c = CHECK_COMM(r->comm, "a pending request");
+        if (!c) break;
+        void *b = NULL;
+        if (r->has_buf) {
+            region *rg = find_region(r->region);
+            if (!rg) {
+                rc = rst_fail("a pending receive lives in region %s, which is not protected in this run", r->region);
+                break;
+            }
+            b = (char *)rg->ptr + r->offset;
+        }
+        tern_req *q = tr_alloc_at(r->idx);
+        q->kind = r->kind;
+        q->variant = r->variant;
+        q->comm = c;
+        q->buf = b;
+        q->count = r->count;
+        q->peer = r->peer;
+        q->tag = r->tag;
+        q->dt = r->dtype >= 0 ? predef(r->dtype) : MPI_BYTE;
+        if (r->dtype == -2) {
+            const unsigned char *p = tb + r->toff;
+            q->dt = r->toff + r->tlen <= tsize ? type_deser(&p, tb + r->toff + r->tlen) : MPI_DATATYPE_NULL;
+            if (q->dt == MPI_DATATYPE_NULL) {
+                rc = rst_fail("cannot rebuild the derived datatype of a pending receive");
+                break;
+            }
+        }
+        q->st = r->st;
+        q->real = MPI_REQUEST_NULL;
+        q->state = r->state;
+        if (q->kind == TR_PSEND || q->kind == TR_PRECV) {
+            if (q->kind == TR_PRECV)
+                PMPI_Recv_init(b, q->count, q->dt, q->peer, q->tag, c->real, &q->real);
+            else if (q->variant == 1)
+                PMPI_Bsend_init(b, q->count, q->dt, q->peer, q->tag, c->real, &q->real);
+            else if (q->variant == 2)
+                PMPI_Ssend_init(b, q->count, q->dt, q->peer, q->tag, c->real, &q->real);
+            else if (q->variant == 3)
+                PMPI_Rsend_init(b, q->count, q->dt, q->peer, q->tag, c->real, &q->real);
+            else
+                PMPI_Send_init(b, q->count, q->dt, q->peer, q->tag, c->real, &q->real);
+            if (q->state == TRS_ACTIVE) PMPI_Start(&q->real);
+        } else if (q->state == TRS_ACTIVE && q->kind == TR_RECV) {
+            PMPI_Irecv(b, q->count, q->dt, q->peer, q->tag, c->real, &q->real);
+        }
+    }
+    free(cr);
+    free(mb);
+    free(rr);
+    free(tb);
+    return rc;
+}
+
+int tern_recover(void)
+{
+    if (!rst) {
+        say("tern_recover: this run did not restart (TERN_RESTART is not set)");
+        return -1;
+    }
+    if (recovered) {
+        say("tern_recover: called twice");
+        return -1;
+    }
+    int rc = recover_regions();
+    if (!rc && rst_meta.nhandles > 0 && rst_meta.nhandles <= NPREHANDLES) {
+        uintptr_t old[NPREHANDLES];
+        tern_error err;
+        int src = (int)rst_meta.nranks == tern_world_size ? tern_world_rank : 0;
+        tern_internal = 1;
+        int e = tern_ckpt_read(rst, src, "_tern_handles", old, sizeof(uintptr_t) * rst_meta.nhandles, &err);
+        tern_internal = 0;
+        if (e) rc = rst_fail("%s", err.msg);
+        else fix_prehandles(old, (int)rst_meta.nhandles);
+    }
+    if (!rc) rc = recover_protocol_state();
+    int ok = rc == 0, all = 0;
+    PMPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, ctrl);
+    recovered = 1;
+    return all ? 0 : -1;
+}
+
+void restart_close(void)
+{
+    if (rst) {
+        tern_internal = 1;
+        tern_ckpt_close(rst);
+        tern_internal = 0;
+        rst = NULL;
+    }
+}
