@@ -23,6 +23,7 @@
 #include "tern.h"
 #include "wrap.h"
 #include "tern_store.h"
+#include "comm_log.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -41,7 +42,9 @@
 #define TRIG_STOP 2u
 
 #define META_MAGIC 0x7465726e6d657461ULL /* "ternmeta" */
-#define PROTO_VERSION 1
+/* 2: adds _tern_comm_members (communicators rebuilt at restart); version 1
+ * checkpoints are still read (nothing is rebuilt from them) */
+#define PROTO_VERSION 2
 
 /* ---- configuration (docs/runtime.md) ------------------------------------- */
 static char cfg_dir[4096];
@@ -499,7 +502,6 @@ typedef struct req_rec {
     char region[208];
     MPI_Status st;
 } req_rec;
-typedef struct comm_rec { uint32_t ordinal, npeers; uint64_t gid, world_hash; char ctor[40]; } comm_rec;
 
 typedef struct buf { unsigned char *p; size_t n, cap; } buf;
 static void bput(buf *b, const void *d, size_t n)
@@ -941,22 +943,17 @@ static void describe_messages(buf *b, uint64_t *n)
     }
 }
 
-static void describe_comms(buf *b, uint64_t *n)
+/* _tern_comms and _tern_comm_members (coord/comm_log.c) */
+static void describe_comms(buf *b, uint64_t *n, buf *members)
 {
-    *n = 0;
-    for (uint32_t o = 0; o < tc_count; o++) {
-        tern_comm *c = tc_by_ordinal(o);
-        if (!c || c->freed) continue;
-        comm_rec r;
-        memset(&r, 0, sizeof r);
-        r.ordinal = c->ordinal;
-        r.npeers = (uint32_t)c->npeers;
-        r.gid = c->gid;
-        r.world_hash = c->world_hash;
-        snprintf(r.ctor, sizeof r.ctor, "%s", c->ctor ? c->ctor : "?");
-        bput(b, &r, sizeof r);
-        (*n)++;
-    }
+    comm_rec *r = NULL;
+    void *log = NULL;
+    size_t loglen = 0;
+    comm_log_describe(&r, n, &log, &loglen);
+    bput(b, r, sizeof *r * (size_t)*n);
+    bput(members, log, loglen);
+    free(r);
+    free(log);
 }
 
 static uint64_t regions_hash(void)
@@ -1020,7 +1017,7 @@ static int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, 
 
     /* DESCRIBE ahead of the exchange on a rank with no active request: the
      * drain cannot change its requests, so the result stands after it. */
-    buf breq = { 0 }, bmsg = { 0 }, bcomm = { 0 };
+    buf breq = { 0 }, bmsg = { 0 }, bcomm = { 0 }, bmemb = { 0 };
     buf btypes = { 0 };
     uint64_t nreq = 0, nmsg, ncomm;
     char dwhy[1024];
@@ -1139,7 +1136,7 @@ static int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, 
         snprintf(refusal, sizeof refusal, "refused on rank %d: %s", me, rwhy);
     }
     describe_messages(&bmsg, &nmsg);
-    describe_comms(&bcomm, &ncomm);
+    describe_comms(&bcomm, &ncomm, &bmemb);
 
     /* global arrays when every rank protects the same names and types */
     uint64_t hmax = g_hmax, hmin = g_hmin, ginflight = g_inflight;
@@ -1175,7 +1172,7 @@ static int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, 
     if (tern_ckpt_begin(ctrl, cfg_dir, epoch, &opts, &w, &err)) {
         tern_internal = 0;
         snprintf(why, whylen, "%s", err.msg);
-        free(breq.p); free(btypes.p); free(bmsg.p); free(bcomm.p);
+        free(breq.p); free(btypes.p); free(bmsg.p); free(bcomm.p); free(bmemb.p);
         return -1;
     }
     char pv[32];
@@ -1190,6 +1187,7 @@ static int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, 
         tern_ckpt_put(w, "_tern_reqs", breq.p, breq.n, &err) ||
         tern_ckpt_put(w, "_tern_msgs", bmsg.p, bmsg.n, &err) ||
         tern_ckpt_put(w, "_tern_comms", bcomm.p, bcomm.n, &err) ||
+        tern_ckpt_put(w, COMM_LOG_SEGMENT, bmemb.p, bmemb.n, &err) ||
         tern_ckpt_put(w, "_tern_handles", phs, sizeof(uintptr_t) * (size_t)nph, &err) ||
         tern_ckpt_put(w, "_tern_types", btypes.p, btypes.n, &err))
         local_bad = 1;
@@ -1229,6 +1227,7 @@ static int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, 
     free(breq.p); free(btypes.p);
     free(bmsg.p);
     free(bcomm.p);
+    free(bmemb.p);
     last_total = now_mono() - t0;
     return rc;
 }
@@ -1406,6 +1405,11 @@ static void restart_open(void)
             tern_error_set(&err, EINVAL, "not an API-mode tern checkpoint (no _tern_meta)");
             rc = -1;
         }
+        if (rc == 0 && rst_meta.version > PROTO_VERSION) {
+            tern_error_set(&err, EINVAL, "protocol version %u is newer than this tern reads (%d); use a newer tern",
+                           rst_meta.version, PROTO_VERSION);
+            rc = -1;
+        }
         if (rc == 0 && (int)info->nranks != tern_world_size && rst_meta.global_inflight) {
             tern_error_set(&err, EINVAL,
                            "the checkpoint of %d ranks has in-flight messages or pending "
@@ -1523,50 +1527,64 @@ static int recover_regions(void)
     return rc;
 }
 
-static int recover_protocol_state(void)
+/* `ok`: the earlier steps of tern_recover() succeeded on this rank. Called
+ * on every rank even when they did not: rebuilding communicators is
+ * collective. */
+static int recover_protocol_state(int ok)
 {
     tern_error err;
-    int rc = 0;
-    if ((int)rst_meta.nranks != tern_world_size) return 0;
+    int rc = ok ? 0 : -1;
+    if ((int)rst_meta.nranks != tern_world_size) return rc;
     size_t nc = rst_meta.ncomms * sizeof(comm_rec);
     comm_rec *cr = malloc(nc + 1);
     tern_internal = 1;
-    if (tern_ckpt_read(rst, tern_world_rank, "_tern_comms", cr, nc, &err)) {
-        tern_internal = 0;
-        free(cr);
-        return rst_fail("%s", err.msg);
-    }
+    if (!rc && tern_ckpt_read(rst, tern_world_rank, "_tern_comms", cr, nc, &err)) rc = rst_fail("%s", err.msg);
     tern_segment_info *segs = NULL;
-    int nsegs = 0;
-    uint64_t msize = 0, tsize = 0;
-    if (tern_ckpt_segments(rst, tern_world_rank, &segs, &nsegs, &err) == 0) {
+    int nsegs = 0, has_log = 0;
+    uint64_t msize = 0, tsize = 0, lsize = 0;
+    if (!rc && tern_ckpt_segments(rst, tern_world_rank, &segs, &nsegs, &err) == 0) {
         for (int i = 0; i < nsegs; i++) {
             if (!strcmp(segs[i].name, "_tern_msgs")) msize = segs[i].size;
             if (!strcmp(segs[i].name, "_tern_types")) tsize = segs[i].size;
+            if (!strcmp(segs[i].name, COMM_LOG_SEGMENT)) {
+                lsize = segs[i].size;
+                has_log = 1;
+            }
         }
         free(segs);
     }
     unsigned char *tb = malloc(tsize + 1);
-    if (tsize && tern_ckpt_read(rst, tern_world_rank, "_tern_types", tb, tsize, &err)) rc = rst_fail("%s", err.msg);
+    if (!rc && tsize && tern_ckpt_read(rst, tern_world_rank, "_tern_types", tb, tsize, &err)) rc = rst_fail("%s", err.msg);
     unsigned char *mb = malloc(msize + 1);
-    if (msize && tern_ckpt_read(rst, tern_world_rank, "_tern_msgs", mb, msize, &err)) rc = rst_fail("%s", err.msg);
+    if (!rc && msize && tern_ckpt_read(rst, tern_world_rank, "_tern_msgs", mb, msize, &err)) rc = rst_fail("%s", err.msg);
     size_t nr = rst_meta.nreqs * sizeof(req_rec);
     req_rec *rr = malloc(nr + 1);
     if (!rc && nr && tern_ckpt_read(rst, tern_world_rank, "_tern_reqs", rr, nr, &err)) rc = rst_fail("%s", err.msg);
+    unsigned char *lb = malloc(lsize + 1);
+    if (!rc && rst_meta.version >= 2 && !has_log)
+        rc = rst_fail("segment %s is missing from a protocol version %u checkpoint", COMM_LOG_SEGMENT, rst_meta.version);
+    if (!rc && lsize && tern_ckpt_read(rst, tern_world_rank, COMM_LOG_SEGMENT, lb, lsize, &err)) rc = rst_fail("%s", err.msg);
     tern_internal = 0;
 
-    /* communicators referenced by the saved state must exist again */
+    /* before anything is matched to its communicator: the saved ones this
+     * run has not made again are rebuilt at their saved ordinals */
+    char why[1024];
+    if (comm_log_rebuild(ctrl, cr, rc ? 0 : rst_meta.ncomms, has_log ? lb : NULL, lsize, !rc, why, sizeof why) &&
+        !rc)
+        rc = why[0] ? rst_fail("%s", why) : -1;
+
+    /* communicators referenced by the saved state: made again identically,
+     * or rebuilt */
 #define CHECK_COMM(ord, what)                                                                  \
     ({                                                                                          \
         tern_comm *c_ = tc_by_ordinal(ord);                                                     \
         comm_rec *s_ = NULL;                                                                    \
+        char d_[1024];                                                                          \
         for (uint64_t k_ = 0; k_ < rst_meta.ncomms; k_++)                                       \
             if (cr[k_].ordinal == (ord)) s_ = &cr[k_];                                          \
-        if (!c_ || c_->freed || !s_ || (uint32_t)c_->npeers != s_->npeers ||                    \
-            c_->world_hash != s_->world_hash) {                                                 \
-            rc = rst_fail("%s refers to communicator #%u (%s) which this run has not re-created " \
-                          "identically before tern_recover(): create communicators in the same "   \
-                          "order before recovering", what, (unsigned)(ord), s_ ? s_->ctor : "?"); \
+        if (comm_log_check(s_, c_, d_, sizeof d_)) {                                            \
+            rc = rst_fail("%s refers to communicator #%u (%s), which %s", what, (unsigned)(ord),  \
+                          s_ ? s_->ctor : "?", d_);                                             \
             c_ = NULL;                                                                          \
         }                                                                                       \
         c_;                                                                                     \
@@ -1635,10 +1653,12 @@ static int recover_protocol_state(void)
             PMPI_Irecv(b, q->count, q->dt, q->peer, q->tag, c->real, &q->real);
         }
     }
+    comm_log_release();
     free(cr);
     free(mb);
     free(rr);
     free(tb);
+    free(lb);
     return rc;
 }
 
@@ -1663,7 +1683,7 @@ int tern_recover(void)
         if (e) rc = rst_fail("%s", err.msg);
         else fix_prehandles(old, (int)rst_meta.nhandles);
     }
-    if (!rc) rc = recover_protocol_state();
+    rc = recover_protocol_state(rc == 0);
     int ok = rc == 0, all = 0;
     PMPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, ctrl);
     recovered = 1;
