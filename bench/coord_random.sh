@@ -16,7 +16,8 @@ runs=0 pass=0 trig=0
 for r in $(seq 1 "$ROUNDS"); do
     for spec in "3 $A/ring --size 8" "3 $A/ring --size 131072 --prepost" "4 $A/halo2d" \
                 "3 $A/masterworker" "4 $A/cg" "3 $A/collmix" "4 $A/comms" \
-                "3 $B/tests/protocol/tern_proto_drained" "4 $B/tests/protocol/tern_proto_nbc" "3 $B/tests/protocol/tern_proto_dtype"; do
+                "3 $B/tests/protocol/tern_proto_drained" "4 $B/tests/protocol/tern_proto_nbc" "3 $B/tests/protocol/tern_proto_dtype" \
+                "3 $B/tests/protocol/tern_proto_imrecv"; do
         set -- $spec
         np=$1 app=$2
         shift 2

@@ -210,20 +210,14 @@ void describe_messages(buf *b, uint64_t *n)
     }
 }
 
-void describe_comms(buf *b, uint64_t *n)
+void describe_comms(buf *b, uint64_t *n, buf *members)
 {
-    *n = 0;
-    for (uint32_t o = 0; o < tc_count; o++) {
-        tern_comm *c = tc_by_ordinal(o);
-        if (!c || c->freed) continue;
-        comm_rec r;
-        memset(&r, 0, sizeof r);
-        r.ordinal = c->ordinal;
-        r.npeers = (uint32_t)c->npeers;
-        r.gid = c->gid;
-        r.world_hash = c->world_hash;
-        snprintf(r.ctor, sizeof r.ctor, "%s", c->ctor ? c->ctor : "?");
-        bput(b, &r, sizeof r);
-        (*n)++;
-    }
+    comm_rec *r = NULL;
+    void *log = NULL;
+    size_t loglen = 0;
+    comm_log_describe(&r, n, &log, &loglen);
+    bput(b, r, sizeof *r * (size_t)*n);
+    bput(members, log, loglen);
+    free(r);
+    free(log);
 }

@@ -13,10 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "comm_log.h"
+
 #pragma GCC visibility push(hidden)
 
 #define META_MAGIC 0x7465726e6d657461ULL /* "ternmeta" */
-#define PROTO_VERSION 1
+/* 2: adds _tern_comm_members (communicators rebuilt at restart); version 1
+ * checkpoints are still read (nothing is rebuilt from them) */
+#define PROTO_VERSION 2
 
 typedef struct meta {
     uint64_t magic;
@@ -38,7 +42,6 @@ typedef struct req_rec {
     char region[208];
     MPI_Status st;
 } req_rec;
-typedef struct comm_rec { uint32_t ordinal, npeers; uint64_t gid, world_hash; char ctor[40]; } comm_rec;
 
 /* A growing byte buffer; { 0 } is empty, free(p) when done. */
 typedef struct buf { unsigned char *p; size_t n, cap; } buf;
@@ -53,8 +56,9 @@ MPI_Datatype type_deser(const unsigned char **p, const unsigned char *end);
 int describe_requests(buf *b, buf *bt, uint64_t *n, char *why, size_t len);
 /* Drained messages not yet delivered: msg_rec then the bytes, each. */
 void describe_messages(buf *b, uint64_t *n);
-/* Live communicators: comm_rec each. */
-void describe_comms(buf *b, uint64_t *n);
+/* Live communicators: comm_rec each into b (_tern_comms), and their log into
+ * members (_tern_comm_members, coord/comm_log.c). */
+void describe_comms(buf *b, uint64_t *n, buf *members);
 
 #pragma GCC visibility pop
 #endif

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "coord.h"
 #include "describe.h"
+#include "comm_log.h"
 #include "handles.h"
 #include "regions.h"
 #include "report.h"
@@ -56,6 +57,11 @@ void restart_open(void)
         rc = tern_ckpt_read(rst, src, "_tern_meta", &rst_meta, sizeof rst_meta, &err);
         if (rc == 0 && rst_meta.magic != META_MAGIC) {
             tern_error_set(&err, EINVAL, "not an API-mode tern checkpoint (no _tern_meta)");
+            rc = -1;
+        }
+        if (rc == 0 && rst_meta.version > PROTO_VERSION) {
+            tern_error_set(&err, EINVAL, "protocol version %u is newer than this tern reads (%d); use a newer tern",
+                           rst_meta.version, PROTO_VERSION);
             rc = -1;
         }
         if (rc == 0 && (int)info->nranks != tern_world_size && rst_meta.global_inflight) {
@@ -175,50 +181,64 @@ static int recover_regions(void)
     return rc;
 }
 
-static int recover_protocol_state(void)
+/* `ok`: the earlier steps of tern_recover() succeeded on this rank. Called
+ * on every rank even when they did not: rebuilding communicators is
+ * collective. */
+static int recover_protocol_state(int ok)
 {
     tern_error err;
-    int rc = 0;
-    if ((int)rst_meta.nranks != tern_world_size) return 0;
+    int rc = ok ? 0 : -1;
+    if ((int)rst_meta.nranks != tern_world_size) return rc;
     size_t nc = rst_meta.ncomms * sizeof(comm_rec);
     comm_rec *cr = malloc(nc + 1);
     tern_internal = 1;
-    if (tern_ckpt_read(rst, tern_world_rank, "_tern_comms", cr, nc, &err)) {
-        tern_internal = 0;
-        free(cr);
-        return rst_fail("%s", err.msg);
-    }
+    if (!rc && tern_ckpt_read(rst, tern_world_rank, "_tern_comms", cr, nc, &err)) rc = rst_fail("%s", err.msg);
     tern_segment_info *segs = NULL;
-    int nsegs = 0;
-    uint64_t msize = 0, tsize = 0;
-    if (tern_ckpt_segments(rst, tern_world_rank, &segs, &nsegs, &err) == 0) {
+    int nsegs = 0, has_log = 0;
+    uint64_t msize = 0, tsize = 0, lsize = 0;
+    if (!rc && tern_ckpt_segments(rst, tern_world_rank, &segs, &nsegs, &err) == 0) {
         for (int i = 0; i < nsegs; i++) {
             if (!strcmp(segs[i].name, "_tern_msgs")) msize = segs[i].size;
             if (!strcmp(segs[i].name, "_tern_types")) tsize = segs[i].size;
+            if (!strcmp(segs[i].name, COMM_LOG_SEGMENT)) {
+                lsize = segs[i].size;
+                has_log = 1;
+            }
         }
         free(segs);
     }
     unsigned char *tb = malloc(tsize + 1);
-    if (tsize && tern_ckpt_read(rst, tern_world_rank, "_tern_types", tb, tsize, &err)) rc = rst_fail("%s", err.msg);
+    if (!rc && tsize && tern_ckpt_read(rst, tern_world_rank, "_tern_types", tb, tsize, &err)) rc = rst_fail("%s", err.msg);
     unsigned char *mb = malloc(msize + 1);
-    if (msize && tern_ckpt_read(rst, tern_world_rank, "_tern_msgs", mb, msize, &err)) rc = rst_fail("%s", err.msg);
+    if (!rc && msize && tern_ckpt_read(rst, tern_world_rank, "_tern_msgs", mb, msize, &err)) rc = rst_fail("%s", err.msg);
     size_t nr = rst_meta.nreqs * sizeof(req_rec);
     req_rec *rr = malloc(nr + 1);
     if (!rc && nr && tern_ckpt_read(rst, tern_world_rank, "_tern_reqs", rr, nr, &err)) rc = rst_fail("%s", err.msg);
+    unsigned char *lb = malloc(lsize + 1);
+    if (!rc && rst_meta.version >= 2 && !has_log)
+        rc = rst_fail("segment %s is missing from a protocol version %u checkpoint", COMM_LOG_SEGMENT, rst_meta.version);
+    if (!rc && lsize && tern_ckpt_read(rst, tern_world_rank, COMM_LOG_SEGMENT, lb, lsize, &err)) rc = rst_fail("%s", err.msg);
     tern_internal = 0;
 
-    /* communicators referenced by the saved state must exist again */
+    /* before anything is matched to its communicator: the saved ones this
+     * run has not made again are rebuilt at their saved ordinals */
+    char why[1024];
+    if (comm_log_rebuild(ctrl, cr, rc ? 0 : rst_meta.ncomms, has_log ? lb : NULL, lsize, !rc, why, sizeof why) &&
+        !rc)
+        rc = why[0] ? rst_fail("%s", why) : -1;
+
+    /* communicators referenced by the saved state: made again identically,
+     * or rebuilt */
 #define CHECK_COMM(ord, what)                                                                  \
     ({                                                                                          \
         tern_comm *c_ = tc_by_ordinal(ord);                                                     \
         comm_rec *s_ = NULL;                                                                    \
+        char d_[1024];                                                                          \
         for (uint64_t k_ = 0; k_ < rst_meta.ncomms; k_++)                                       \
             if (cr[k_].ordinal == (ord)) s_ = &cr[k_];                                          \
-        if (!c_ || c_->freed || !s_ || (uint32_t)c_->npeers != s_->npeers ||                    \
-            c_->world_hash != s_->world_hash) {                                                 \
-            rc = rst_fail("%s refers to communicator #%u (%s) which this run has not re-created " \
-                          "identically before tern_recover(): create communicators in the same "   \
-                          "order before recovering", what, (unsigned)(ord), s_ ? s_->ctor : "?"); \
+        if (comm_log_check(s_, c_, d_, sizeof d_)) {                                            \
+            rc = rst_fail("%s refers to communicator #%u (%s), which %s", what, (unsigned)(ord),  \
+                          s_ ? s_->ctor : "?", d_);                                             \
             c_ = NULL;                                                                          \
         }                                                                                       \
         c_;                                                                                     \
@@ -287,10 +307,12 @@ static int recover_protocol_state(void)
             PMPI_Irecv(b, q->count, q->dt, q->peer, q->tag, c->real, &q->real);
         }
     }
+    comm_log_release();
     free(cr);
     free(mb);
     free(rr);
     free(tb);
+    free(lb);
     return rc;
 }
 
@@ -315,7 +337,7 @@ int tern_recover(void)
         if (e) rc = rst_fail("%s", err.msg);
         else fix_prehandles(old, (int)rst_meta.nhandles);
     }
-    if (!rc) rc = recover_protocol_state();
+    rc = recover_protocol_state(rc == 0);
     int ok = rc == 0, all = 0;
     PMPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, ctrl);
     recovered = 1;

@@ -126,6 +126,18 @@ uint64_t tc_signature(void);
 tern_comm *tc_by_ordinal(uint32_t ord);
 /* Make (or for MPI_COMM_NULL, pass) a virtual communicator for a new real one. */
 MPI_Comm tc_register(MPI_Comm real, tern_comm *parent, const char *ctor);
+/* Restart (coord/comm_log.c): a virtual communicator for a rebuilt real one at
+ * the ordinal it had in the checkpoint, so the handle values kept in protected
+ * memory name it again; gid and nctor are the saved ones (children made later
+ * get gids no saved communicator has). NULL if the ordinal is taken (or is
+ * world/self). */
+tern_comm *tc_register_at(MPI_Comm real, uint32_t ord, uint64_t gid, uint64_t nctor, const char *ctor);
+/* Restart: communicators made from now on get ordinals >= n (above every
+ * saved one); ordinals below n that nothing occupies stay holes. */
+void tc_skip_to(uint32_t n);
+/* Intercommunicators made by this rank (part of their gid); saved and
+ * restored so that a new one after a restart does not repeat a saved gid. */
+extern uint64_t tc_ninter;
 void tc_init_predefined(void);
 
 /* ---- requests ------------------------------------------------------------ */

@@ -35,8 +35,9 @@ static void *xcalloc(size_t n, size_t s)
 void tc_bad_handle(uintptr_t v)
 {
     fprintf(stderr, "tern: rank %d: communicator handle %#lx names no communicator of this run "
-            "(after a restart, communicators kept in protected memory must be created again, "
-            "in the same order, before tern_recover(); see docs/api.md)\n",
+            "(it was not alive at the checkpoint, tern_recover() was not called, or the restart "
+            "is on another rank count or from a protocol version 1 checkpoint: create it again "
+            "before tern_recover(); see docs/api.md)\n",
             tern_world_rank, (unsigned long)v);
     PMPI_Abort(MPI_COMM_WORLD, 18);
     _exit(18);
@@ -45,7 +46,10 @@ void tc_bad_handle(uintptr_t v)
 tern_comm *tc_by_ordinal(uint32_t ord)
 {
     if (ord >= tc_count) return NULL;
-    return tc_chunks[ord / TC_CHUNK][ord % TC_CHUNK];
+    /* after a restart, ordinals that were freed before the checkpoint stay
+     * holes, possibly whole chunks of them */
+    tern_comm **ch = tc_chunks[ord / TC_CHUNK];
+    return ch ? ch[ord % TC_CHUNK] : NULL;
 }
 
 static uint64_t mix64(uint64_t h, uint64_t v)
@@ -55,9 +59,8 @@ static uint64_t mix64(uint64_t h, uint64_t v)
     return h ^ (h >> 33);
 }
 
-static tern_comm *tc_new(MPI_Comm real, MPI_Comm virt_or_null)
+static tern_comm *tc_new_at(MPI_Comm real, MPI_Comm virt_or_null, uint32_t ord)
 {
-    uint32_t ord = tc_count;
     if (ord / TC_CHUNK >= 4096) {
         fprintf(stderr, "tern: more than %d communicators created\n", 4096 * TC_CHUNK);
         abort();
@@ -108,7 +111,7 @@ static tern_comm *tc_new(MPI_Comm real, MPI_Comm virt_or_null)
         c->sigw += me < w ? g : (uint64_t)0 - g;
     }
     tc_chunks[ord / TC_CHUNK][ord % TC_CHUNK] = c;
-    tc_count++;
+    if (ord >= tc_count) tc_count = ord + 1;
     return c;
 }
 
@@ -128,6 +131,11 @@ uint64_t tc_signature(void)
     return sig;
 }
 
+static tern_comm *tc_new(MPI_Comm real, MPI_Comm virt_or_null)
+{
+    return tc_new_at(real, virt_or_null, tc_count);
+}
+
 void tc_init_predefined(void)
 {
     tern_wsent = xcalloc((size_t)tern_world_size, sizeof(uint64_t));
@@ -138,6 +146,23 @@ void tc_init_predefined(void)
     tc_self_p = tc_new(MPI_COMM_SELF, MPI_COMM_SELF);
     tc_self_p->ctor = "MPI_COMM_SELF";
     tc_self_p->gid = mix64(2, (uint64_t)tern_world_rank);
+}
+
+uint64_t tc_ninter;
+
+tern_comm *tc_register_at(MPI_Comm real, uint32_t ord, uint64_t gid, uint64_t nctor, const char *ctor)
+{
+    if (ord < 2 || tc_by_ordinal(ord)) return NULL;
+    tern_comm *c = tc_new_at(real, NULL, ord);
+    c->ctor = ctor;
+    c->gid = gid;
+    c->nctor = nctor;
+    return c;
+}
+
+void tc_skip_to(uint32_t n)
+{
+    if (n > tc_count) tc_count = n;
 }
 
 MPI_Comm tc_register(MPI_Comm real, tern_comm *parent, const char *ctor)
@@ -157,7 +182,6 @@ MPI_Comm tc_register(MPI_Comm real, tern_comm *parent, const char *ctor)
     if (c->inter) {
         /* the two groups have different parents: name it by both member sets
          * (the same on both sides) and a count of intercommunicators made */
-        static uint64_t ninter;
         MPI_Group lg, wg;
         PMPI_Comm_group(real, &lg);
         PMPI_Comm_group(MPI_COMM_WORLD, &wg);
@@ -171,7 +195,7 @@ MPI_Comm tc_register(MPI_Comm real, tern_comm *parent, const char *ctor)
         free(r);
         free(w);
         uint64_t a = lh < c->world_hash ? lh : c->world_hash, b = lh < c->world_hash ? c->world_hash : lh;
-        c->gid = mix64(mix64(mix64(a, b), ++ninter), 0x1e7e4);
+        c->gid = mix64(mix64(mix64(a, b), ++tc_ninter), 0x1e7e4);
     }
     return c->virt;
 }
