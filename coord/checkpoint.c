@@ -68,7 +68,8 @@ int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, tern_ck
 
     /* DESCRIBE ahead of the exchange on a rank with no active request: the
      * drain cannot change its requests, so the result stands after it. */
-    buf breq = { 0 }, bmsg = { 0 }, bcomm = { 0 }, bmemb = { 0 };
+    buf breq = { 0 }, bcomm = { 0 }, bmemb = { 0 };
+    msg_cursor mcur;
     buf btypes = { 0 };
     uint64_t nreq = 0, nmsg, ncomm;
     char dwhy[1024];
@@ -186,7 +187,7 @@ int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, tern_ck
         say("checkpoint epoch %" PRIu64 " refused: %s", epoch, rwhy);
         snprintf(refusal, sizeof refusal, "refused on rank %d: %s", me, rwhy);
     }
-    describe_messages(&bmsg, &nmsg);
+    uint64_t msglen = describe_messages(&nmsg, &mcur);
     describe_comms(&bcomm, &ncomm, &bmemb);
 
     /* global arrays when every rank protects the same names and types */
@@ -223,7 +224,7 @@ int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, tern_ck
     if (tern_ckpt_begin(ctrl, cfg_dir, epoch, &opts, &w, &err)) {
         tern_internal = 0;
         snprintf(why, whylen, "%s", err.msg);
-        free(breq.p); free(btypes.p); free(bmsg.p); free(bcomm.p); free(bmemb.p);
+        free(breq.p); free(btypes.p); free(bcomm.p); free(bmemb.p);
         return -1;
     }
     char pv[32];
@@ -236,7 +237,7 @@ int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, tern_ck
     m.nhandles = (uint32_t)nph;
     if (tern_ckpt_put(w, "_tern_meta", &m, sizeof m, &err) ||
         tern_ckpt_put(w, "_tern_reqs", breq.p, breq.n, &err) ||
-        tern_ckpt_put(w, "_tern_msgs", bmsg.p, bmsg.n, &err) ||
+        tern_ckpt_put_fn(w, "_tern_msgs", msglen, describe_messages_fill, &mcur, &err) ||
         tern_ckpt_put(w, "_tern_comms", bcomm.p, bcomm.n, &err) ||
         tern_ckpt_put(w, COMM_LOG_SEGMENT, bmemb.p, bmemb.n, &err) ||
         tern_ckpt_put(w, "_tern_handles", phs, sizeof(uintptr_t) * (size_t)nph, &err) ||
@@ -272,7 +273,6 @@ int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, tern_ck
     }
     tern_internal = 0;
     free(breq.p); free(btypes.p);
-    free(bmsg.p);
     free(bcomm.p);
     free(bmemb.p);
     last_total = now_mono() - t0;

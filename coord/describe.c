@@ -10,6 +10,8 @@
 #include "handles.h"
 #include "regions.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,19 +197,72 @@ int describe_requests(buf *b, buf *bt, uint64_t *n, char *why, size_t len)
     return 0;
 }
 
-void describe_messages(buf *b, uint64_t *n)
+/* The first drained message on a communicator of ordinal >= o. */
+static void cursor_seek(msg_cursor *cur, uint32_t o)
 {
+    cur->m = NULL;
+    cur->pos = 0;
+    for (; o < tc_count; o++) {
+        tern_comm *c = tc_by_ordinal(o);
+        if (c && !c->freed && c->qhead) {
+            cur->ordinal = o;
+            cur->m = c->qhead;
+            return;
+        }
+    }
+}
+
+uint64_t describe_messages(uint64_t *n, msg_cursor *cur)
+{
+    uint64_t len = 0;
     *n = 0;
     for (uint32_t o = 0; o < tc_count; o++) {
         tern_comm *c = tc_by_ordinal(o);
         if (!c || c->freed) continue;
         for (tern_msg *m = c->qhead; m; m = m->next) {
-            msg_rec r = { c->ordinal, m->src, m->tag, 0, m->len };
-            bput(b, &r, sizeof r);
-            bput(b, m->data, m->len);
+            len += sizeof(msg_rec) + m->len;
             (*n)++;
         }
     }
+    cursor_seek(cur, 0);
+    cur->off = 0;
+    return len;
+}
+
+int describe_messages_fill(void *ctx, uint64_t offset, void *dst, size_t n, tern_error *err)
+{
+    msg_cursor *cur = ctx;
+    if (offset != cur->off)
+        return tern_error_set(err, EINVAL, "_tern_msgs: read at %" PRIu64 ", expected %" PRIu64,
+                              offset, cur->off);
+    unsigned char *d = dst;
+    while (n > 0) {
+        if (!cur->m) return tern_error_set(err, EINVAL, "_tern_msgs: the drained messages changed");
+        const tern_msg *m = cur->m;
+        msg_rec r = { cur->ordinal, m->src, m->tag, 0, m->len };
+        size_t k;
+        if (cur->pos < sizeof r) {
+            k = sizeof r - cur->pos < n ? sizeof r - cur->pos : n;
+            memcpy(d, (const unsigned char *)&r + cur->pos, k);
+        } else {
+            uint64_t at = cur->pos - sizeof r;
+            k = m->len - at < n ? (size_t)(m->len - at) : n;
+            memcpy(d, m->data + at, k);
+        }
+        d += k;
+        n -= k;
+        cur->pos += k;
+        cur->off += k;
+        if (cur->pos == sizeof r + m->len) {
+            if (m->next) {
+                cur->m = m->next;
+                cur->pos = 0;
+            } else {
+                cursor_seek(cur, cur->ordinal + 1);
+            }
+        }
+    }
+    return 0;
 }
 
 void describe_comms(buf *b, uint64_t *n, buf *members)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "comm_log.h"
+#include "tern_store.h"
 
 #pragma GCC visibility push(hidden)
 
@@ -54,8 +55,20 @@ MPI_Datatype type_deser(const unsigned char **p, const unsigned char *end);
 /* Build the descriptors of pending requests (req_rec into b, derived
  * datatypes into bt). Returns 0, or -1 with why. */
 int describe_requests(buf *b, buf *bt, uint64_t *n, char *why, size_t len);
-/* Drained messages not yet delivered: msg_rec then the bytes, each. */
-void describe_messages(buf *b, uint64_t *n);
+/* Drained messages not yet delivered, as _tern_msgs: msg_rec then the bytes,
+ * each. Streamed into the store (tern_ckpt_put_fn) rather than copied: a
+ * drained message can be as large as anything the application sends.
+ * describe_messages() counts them and returns the segment's length;
+ * describe_messages_fill() is the store's fill function over the cursor,
+ * pulled at commit while the queues cannot change. */
+typedef struct msg_cursor {
+    uint32_t ordinal;     /* communicator of the current message */
+    const tern_msg *m;    /* current message, NULL at the end */
+    uint64_t pos;         /* bytes of its record already given */
+    uint64_t off;         /* segment offset of the next byte */
+} msg_cursor;
+uint64_t describe_messages(uint64_t *n, msg_cursor *cur);
+int describe_messages_fill(void *ctx, uint64_t offset, void *dst, size_t n, tern_error *err);
 /* Live communicators: comm_rec each into b (_tern_comms), and their log into
  * members (_tern_comm_members, coord/comm_log.c). */
 void describe_comms(buf *b, uint64_t *n, buf *members);

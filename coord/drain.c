@@ -10,6 +10,7 @@
 #include "config.h"
 #include "exchange.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -36,9 +37,21 @@ static void progress_app_reqs(void)
     }
 }
 
+/* One drained message of any size. A message over INT_MAX bytes cannot be
+ * received as MPI_BYTE with an int count: it is received as whole MiB
+ * blocks into a buffer rounded up to one (a receive may be longer than the
+ * message; its length comes from MPI_Get_elements_x). */
+static MPI_Datatype mib_type = MPI_DATATYPE_NULL;
+#define DRAIN_BLOCK ((size_t)1 << 20)
+
 /* Receive the unexpected messages of every communicator that has a member
- * from which messages are still missing (deficit[w] != 0). */
-static void pull_unexpected(const char *deficit)
+ * from which messages are still missing (deficit[w] != 0). The size is
+ * learnt with MPI_Iprobe, which matches nothing, and the buffer allocated
+ * before MPI_Improbe matches the same message (the first from that source
+ * with that tag: MPI's non-overtaking rule), so a message tern cannot
+ * buffer stays inside MPI for the application and only the checkpoint
+ * fails. Returns 0, or -1 with why. */
+static int pull_unexpected(const char *deficit, char *why, size_t whylen)
 {
     for (uint32_t o = 0; o < tc_count; o++) {
         tern_comm *c = tc_by_ordinal(o);
@@ -49,21 +62,39 @@ static void pull_unexpected(const char *deficit)
         if (!need) continue;
         for (;;) {
             int flag = 0;
-            MPI_Message mh;
             MPI_Status st;
-            PMPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->real, &flag, &mh, &st);
+            PMPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->real, &flag, &st);
             if (!flag) break;
-            int n = 0;
-            PMPI_Get_count(&st, MPI_BYTE, &n);
-            tern_msg *m = malloc(sizeof *m + (size_t)n);
+            MPI_Count nx = 0;
+            PMPI_Get_elements_x(&st, MPI_BYTE, &nx);
+            size_t n = (size_t)nx, cap = n;
+            int big = nx > (MPI_Count)INT_MAX;
+            if (big) cap = (n + DRAIN_BLOCK - 1) / DRAIN_BLOCK * DRAIN_BLOCK;
+            tern_msg *m = malloc(sizeof *m + cap);
+            if (!m) {
+                snprintf(why, whylen, "drain: out of memory buffering a message of %zu bytes from rank %d "
+                         "(communicator #%u)", n, st.MPI_SOURCE, c->ordinal);
+                return -1;
+            }
+            MPI_Message mh;
+            PMPI_Improbe(st.MPI_SOURCE, st.MPI_TAG, c->real, &flag, &mh, &st);
             m->src = st.MPI_SOURCE;
             m->tag = st.MPI_TAG;
-            m->len = (size_t)n;
-            PMPI_Mrecv(m->data, n, MPI_BYTE, &mh, &st);
+            m->len = n;
+            if (big) {
+                if (mib_type == MPI_DATATYPE_NULL) {
+                    PMPI_Type_contiguous((int)DRAIN_BLOCK, MPI_BYTE, &mib_type);
+                    PMPI_Type_commit(&mib_type);
+                }
+                PMPI_Mrecv(m->data, (int)(cap / DRAIN_BLOCK), mib_type, &mh, &st);
+            } else {
+                PMPI_Mrecv(m->data, (int)n, MPI_BYTE, &mh, &st);
+            }
             tq_append(c, m);
             tc_count_recv(c, &st);
         }
     }
+    return 0;
 }
 
 /* DRAIN, given expect[w] = messages w has posted to this rank. On return
@@ -91,7 +122,10 @@ int drain(const uint64_t *expect, char *why, size_t whylen)
         }
         if (!missing) break;
         progress_app_reqs();
-        pull_unexpected(deficit);
+        if (pull_unexpected(deficit, why, whylen)) {
+            rc = -1;
+            break;
+        }
         if (missing != last_missing) {
             last_missing = missing;
             last = now_mono();

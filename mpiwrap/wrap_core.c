@@ -4,6 +4,7 @@
  * generated from mpi_calls.tbl (see gen_wrappers.py). */
 #include "wrap.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -402,8 +403,20 @@ int tq_deliver(tern_msg *m, void *buf, int count, MPI_Datatype dt, tern_comm *c,
         st->MPI_ERROR = rc;
     }
     if (n > 0 && tsize > 0) {
-        int pos = 0;
-        PMPI_Unpack(m->data, (int)n, &pos, buf, (int)(n / (size_t)tsize), dt, c->real);
+        /* MPI_Unpack takes int sizes: a message over INT_MAX bytes is
+         * unpacked a run of whole elements at a time (the drained bytes are
+         * the sender's packed representation, element after element) */
+        MPI_Aint lb, ext;
+        PMPI_Type_get_extent(dt, &lb, &ext);
+        size_t elems = n / (size_t)tsize, per = (size_t)INT_MAX / (size_t)tsize, done = 0;
+        if (per == 0) per = 1;
+        while (done < elems) {
+            size_t k = elems - done < per ? elems - done : per;
+            int pos = 0;
+            PMPI_Unpack(m->data + done * (size_t)tsize, (int)(k * (size_t)tsize), &pos,
+                        (char *)buf + (MPI_Aint)done * ext, (int)k, dt, c->real);
+            done += k;
+        }
     }
     free(m);
     return rc;

@@ -34,6 +34,7 @@
 
 #include <mpi.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
