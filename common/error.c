@@ -58,3 +58,16 @@ void tern_error_clear(tern_error *err)
         err->msg[0] = '\0';
     }
 }
+
+void tern_vreport(const char *prefix, const char *fmt, va_list ap)
+{
+    char msg[2048], line[2400];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = snprintf(line, sizeof line, "%s: %s\n", prefix, msg);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof line) {   /* cut, but still one line */
+        n = (int)sizeof line - 1;
+        line[n - 1] = '\n';
+    }
+    fwrite(line, 1, (size_t)n, stderr);
+}

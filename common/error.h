@@ -9,6 +9,7 @@
 #ifndef TERN_COMMON_ERROR_H
 #define TERN_COMMON_ERROR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #define TERN_ERROR_MAX 1024
@@ -28,5 +29,11 @@ int tern_error_prefix(tern_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 void tern_error_clear(tern_error *err);
+
+/* The one place a message reaches stderr: "PREFIX: MESSAGE\n" in one write,
+ * so that lines of several ranks or processes do not interleave. PREFIX is
+ * "tern VERB" in the command, "tern: rank R" in the library. */
+void tern_vreport(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 #endif

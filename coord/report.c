@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "report.h"
+#include "error.h"
 #include "config.h"
 #include "coord.h"
 #include "wrap.h"
@@ -18,12 +19,12 @@
 
 void say(const char *fmt, ...)
 {
-    char buf[2048];
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "tern: rank %d", tern_world_rank);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    tern_vreport(prefix, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "tern: rank %d: %s\n", tern_world_rank, buf);
 }
 
 /* ---- events (rank 0) ------------------------------------------------------ */

@@ -28,12 +28,12 @@ static void usage(FILE *f)
 
 int tern_cli_fail(const char *verb, int status, const char *fmt, ...)
 {
-    char msg[2048];
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "tern %s", verb);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    tern_vreport(prefix, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "tern %s: %s\n", verb, msg);
     return status;
 }
 

@@ -21,12 +21,9 @@ static uint64_t word(long it, uint64_t i)
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
     struct app_opts o = { .iters = 3, .size = 2100, .sleep_us = 0 };
-    app_parse(argc, argv, &o);
+    int rank, size;
+    app_start(&argc, &argv, &o, &rank, &size);
     if (size != 2) {
         if (rank == 0) fprintf(stderr, "bigmsg: run on 2 ranks\n");
         MPI_Abort(MPI_COMM_WORLD, 2);

@@ -45,12 +45,9 @@ static uint64_t mix(uint64_t h, uint64_t v)
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
     struct app_opts o = { .iters = 1000, .size = 0, .sleep_us = 0 };
-    app_parse(argc, argv, &o);
+    int rank, size;
+    app_start(&argc, &argv, &o, &rank, &size);
     if (size < 2 || size % 2) {
         if (rank == 0) fprintf(stderr, "keptcomm needs an even number of ranks\n");
         MPI_Abort(MPI_COMM_WORLD, 2);

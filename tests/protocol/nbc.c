@@ -19,12 +19,9 @@
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
     struct app_opts o = { .iters = 1000, .size = 16, .sleep_us = 0 };
-    app_parse(argc, argv, &o);
+    int rank, size;
+    app_start(&argc, &argv, &o, &rank, &size);
     const char *mm = getenv("NBC_MISMATCH");
     int mismatch = mm && *mm == '1';
     int n = (int)o.size;

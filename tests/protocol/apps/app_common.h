@@ -124,6 +124,15 @@ static inline uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
 }
 #define FNV_INIT 14695981039346656037ULL
 
+/* MPI_Init, this rank, the job size, and the command line over the defaults
+ * already in *o: how every workload starts. */
+static inline void app_start(int *argc, char ***argv, struct app_opts *o, int *rank, int *size) {
+    MPI_Init(argc, argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, rank);
+    MPI_Comm_size(MPI_COMM_WORLD, size);
+    app_parse(*argc, *argv, o);
+}
+
 /* The per-iteration hooks at the top of the loop, before tern_snapshot():
  * deterministic failure (--die-at) and checkpoint request (--ckpt-at). Only in
  * the run that restarted from epoch --hook-epoch (0: the first run), so the

@@ -43,12 +43,9 @@ static void apply_m(const double *v, double vl, double vr, double *q, long n) {
 }
 
 int main(int argc, char **argv) {
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
     struct app_opts o = { .iters = 20000, .size = 256, .sleep_us = 0 };
-    app_parse(argc, argv, &o);
+    int rank, size;
+    app_start(&argc, &argv, &o, &rank, &size);
     const long n = o.size < 1 ? 1 : o.size;
     const int left = rank > 0 ? rank - 1 : MPI_PROC_NULL;
     const int right = rank < size - 1 ? rank + 1 : MPI_PROC_NULL;

@@ -34,12 +34,9 @@ struct rec {
 };
 
 int main(int argc, char **argv) {
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
     struct app_opts o = { .iters = 5000, .size = 32, .sleep_us = 0 };
-    app_parse(argc, argv, &o);
+    int rank, size;
+    app_start(&argc, &argv, &o, &rank, &size);
     const int n = o.size < 2 ? 2 : (int)(o.size & ~1L);
 
     /* --- communicators and datatypes, made on every run ------------------ */

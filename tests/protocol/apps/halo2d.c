@@ -27,12 +27,9 @@
 enum { N_ = 0, S_ = 1, W_ = 2, E_ = 3 };
 
 int main(int argc, char **argv) {
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
     struct app_opts o = { .iters = 20000, .size = 24, .sleep_us = 0 };
-    app_parse(argc, argv, &o);
+    int rank, size;
+    app_start(&argc, &argv, &o, &rank, &size);
     const int m = o.size < 2 ? 2 : (int)o.size; /* interior cells per side */
     const int ld = m + 2;
 

@@ -34,12 +34,9 @@ static double work(double id, double param) {
 }
 
 int main(int argc, char **argv) {
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
     struct app_opts o = { .iters = 1500, .size = 24, .sleep_us = 0 };
-    app_parse(argc, argv, &o);
+    int rank, size;
+    app_start(&argc, &argv, &o, &rank, &size);
     const int ntask = o.size < 1 ? 1 : (int)o.size;
     const int nw = size - 1;
 
