@@ -135,8 +135,7 @@ static size_t round_bytes_limit(size_t chunk)
     return lim < min ? min : lim;
 }
 
-/* TERN_STORE_WRITEBACK=0 leaves all writing to the final fsync. */
-static int early_writeback(void)
+int tern_w_early_writeback(void)
 {
     static int v = -1;
     if (v < 0) {
@@ -299,7 +298,7 @@ int tern_w_write_data(tern_ckpt_writer *w, tern_error *err)
                 if (my_off + bytes > w->max_end)
                     w->max_end = my_off + bytes;
                 /* start writeback now; the final fsync then finds less to do */
-                if (early_writeback())
+                if (tern_w_early_writeback())
                     sync_file_range(w->fd, (off_t)my_off, (off_t)bytes, SYNC_FILE_RANGE_WRITE);
                 t_sfr = tern_w_now();
             }

@@ -712,6 +712,13 @@ static int write_arrays(tern_ckpt_writer *w, const uint64_t *counts /* [size][na
         }
         if (!rc && a->count) {
             rc = write_rows(d, t, mine_off, a->count, a->buf);
+            /* the slab is in the page cache now: start its writeback (the
+             * dataset is contiguous and allocated early, so its address is
+             * known) */
+            haddr_t base = rc ? HADDR_UNDEF : H5Dget_offset(d);
+            if (base != HADDR_UNDEF && w->fd >= 0 && tern_w_early_writeback())
+                sync_file_range(w->fd, (off_t)(base + mine_off * a->elem), (off_t)(a->count * a->elem),
+                                SYNC_FILE_RANGE_WRITE);
             uint64_t nrows = (a->count + per - 1) / per;
             array_crc_rec *cr = malloc(nrows * sizeof *cr);
             if (!cr)
