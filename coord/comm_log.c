@@ -4,6 +4,7 @@
  * and docs/format.md ("API-mode segments") describe the behaviour and the
  * layout. */
 #include "comm_log.h"
+#include "buf.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -45,21 +46,6 @@ static cl_ent *ents;
 static uint32_t nents;
 static int have_log;
 
-typedef struct obuf { unsigned char *p; size_t n, cap; } obuf;
-static void oput(obuf *b, const void *d, size_t n)
-{
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 256;
-        b->p = realloc(b->p, b->cap);
-        if (!b->p) {
-            fprintf(stderr, "tern: out of memory\n");
-            abort();
-        }
-    }
-    if (n) memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-
 static void *xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
@@ -81,7 +67,7 @@ static int topo_ints(const cl_rec *r)
 }
 
 /* ---- DESCRIBE ---------------------------------------------------------------- */
-static void describe_topology(MPI_Comm real, cl_rec *r, obuf *arr)
+static void describe_topology(MPI_Comm real, cl_rec *r, buf *arr)
 {
     int t = MPI_UNDEFINED;
     PMPI_Topo_test(real, &t);
@@ -92,7 +78,7 @@ static void describe_topology(MPI_Comm real, cl_rec *r, obuf *arr)
         PMPI_Cart_get(real, nd, v, v + nd, v + 2 * nd);   /* dims, periods, coords */
         r->topo = CL_TOPO_CART;
         r->na = nd;
-        oput(arr, v, sizeof(int) * (size_t)(2 * nd));
+        bput(arr, v, sizeof(int) * (size_t)(2 * nd));
         free(v);
     } else if (t == MPI_GRAPH) {
         int nn = 0, ne = 0;
@@ -102,7 +88,7 @@ static void describe_topology(MPI_Comm real, cl_rec *r, obuf *arr)
         r->topo = CL_TOPO_GRAPH;
         r->na = nn;
         r->nb = ne;
-        oput(arr, v, sizeof(int) * (size_t)(nn + ne));
+        bput(arr, v, sizeof(int) * (size_t)(nn + ne));
         free(v);
     } else if (t == MPI_DIST_GRAPH) {
         int in = 0, out = 0, w = 0;
@@ -114,10 +100,10 @@ static void describe_topology(MPI_Comm real, cl_rec *r, obuf *arr)
         r->weighted = (uint8_t)(w != 0);
         r->na = in;
         r->nb = out;
-        oput(arr, s, sizeof(int) * (size_t)in);
-        if (w) oput(arr, sw, sizeof(int) * (size_t)in);
-        oput(arr, d, sizeof(int) * (size_t)out);
-        if (w) oput(arr, dw, sizeof(int) * (size_t)out);
+        bput(arr, s, sizeof(int) * (size_t)in);
+        if (w) bput(arr, sw, sizeof(int) * (size_t)in);
+        bput(arr, d, sizeof(int) * (size_t)out);
+        if (w) bput(arr, dw, sizeof(int) * (size_t)out);
         free(s); free(sw); free(d); free(dw);
     }
 }
@@ -134,9 +120,9 @@ void comm_log_describe(comm_rec **recs, uint64_t *nrecs, void **log, size_t *log
         fprintf(stderr, "tern: out of memory\n");
         abort();
     }
-    obuf lb = { 0 }, arr = { 0 };
+    buf lb = { 0 }, arr = { 0 };
     cl_head h = { CL_MAGIC, n, tc_ninter };
-    oput(&lb, &h, sizeof h);
+    bput(&lb, &h, sizeof h);
     uint32_t k = 0;
     for (uint32_t o = 0; o < tc_count; o++) {
         tern_comm *c = tc_by_ordinal(o);
@@ -158,7 +144,7 @@ void comm_log_describe(comm_rec **recs, uint64_t *nrecs, void **log, size_t *log
         if (c->ordinal >= 2) {   /* world and self are never rebuilt */
             if (!c->inter) {
                 r.size = c->size;
-                oput(&arr, c->world, sizeof(int) * (size_t)c->size);
+                bput(&arr, c->world, sizeof(int) * (size_t)c->size);
                 describe_topology(c->real, &r, &arr);
             } else {
                 /* c->world is the remote group; the local one is asked for */
@@ -176,14 +162,14 @@ void comm_log_describe(comm_rec **recs, uint64_t *nrecs, void **log, size_t *log
                 r.size = c->size;
                 r.rsize = c->npeers;
                 r.low = (uint8_t)(lmin < rmin);
-                oput(&arr, w, sizeof(int) * (size_t)c->size);
-                oput(&arr, c->world, sizeof(int) * (size_t)c->npeers);
+                bput(&arr, w, sizeof(int) * (size_t)c->size);
+                bput(&arr, c->world, sizeof(int) * (size_t)c->npeers);
                 free(rk);
                 free(w);
             }
         }
-        oput(&lb, &r, sizeof r);
-        oput(&lb, arr.p, arr.n);
+        bput(&lb, &r, sizeof r);
+        bput(&lb, arr.p, arr.n);
     }
     free(arr.p);
     *recs = cr;

@@ -16,17 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void bput(buf *b, const void *d, size_t n)
-{
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 256;
-        b->p = realloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-
-
 /* Frees what PMPI_Type_get_contents (or type_deser) gave: the component types
  * that are not predefined, and the three arrays. */
 static void free_contents(int *ints, MPI_Aint *aints, MPI_Datatype *types, int nd)

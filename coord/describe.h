@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "comm_log.h"
 #include "tern_store.h"
 
@@ -44,9 +45,6 @@ typedef struct req_rec {
     MPI_Status st;
 } req_rec;
 
-/* A growing byte buffer; { 0 } is empty, free(p) when done. */
-typedef struct buf { unsigned char *p; size_t n, cap; } buf;
-void bput(buf *b, const void *d, size_t n);
 
 /* Rebuild a datatype saved by describe_requests() into _tern_types (committed;
  * MPI_DATATYPE_NULL when the bytes do not describe one). */
