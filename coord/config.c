@@ -22,6 +22,7 @@ int cfg_quiesce_only;   /* TERN_QUIESCE_ONLY=1 (benchmarks): stop once quiescent
 int fail_rank = -1, fail_epoch = -1;
 double drain_timeout = 60.0;   /* TERN_DRAIN_TIMEOUT: seconds without progress */
 char fail_what[32];
+int test_no_matrix;
 
 void read_config(void)
 {
@@ -40,6 +41,7 @@ void read_config(void)
     stats_on = (v = getenv("TERN_STATS")) && *v;
     cfg_quiesce_only = (v = getenv("TERN_QUIESCE_ONLY")) && atoi(v) > 0;
     if ((v = getenv("TERN_DRAIN_TIMEOUT")) && atof(v) > 0) drain_timeout = atof(v);
+    test_no_matrix = (v = getenv("TERN_TEST_NO_MATRIX")) && atoi(v) > 0;
     if ((v = getenv("TERN_TEST_FAIL")) && *v)
         sscanf(v, "%d:%d:%31s", &fail_rank, &fail_epoch, fail_what);
 }

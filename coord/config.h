@@ -24,6 +24,10 @@ extern int cfg_quiesce_only;         /* TERN_QUIESCE_ONLY=1 (benchmarks): stop o
 extern int fail_rank, fail_epoch;
 extern char fail_what[32];
 extern double drain_timeout;         /* seconds without progress */
+/* TERN_TEST_NO_MATRIX=1: the exchange of a job of more than 16 ranks (no
+ * pair matrix; an MPI_Alltoall of posted counts when messages are in flight),
+ * so that the tests, at most 4 ranks, run that path too */
+extern int test_no_matrix;
 
 void read_config(void);
 

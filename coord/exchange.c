@@ -5,6 +5,7 @@
  */
 #include "exchange.h"
 #include "wrap.h"
+#include "config.h"
 
 #include <stdlib.h>
 
@@ -27,7 +28,7 @@ static void xchg_reduce(void *in, void *inout, int *len, MPI_Datatype *dt)
 void scratch_init(void)
 {
     size_t W = (size_t)tern_world_size;
-    xs_matrix = W <= XCHG_MATRIX_MAX;
+    xs_matrix = W <= XCHG_MATRIX_MAX && !test_no_matrix;
     xs_len = XS_N + (xs_matrix ? (int)(W * W) : 0);
     xs_vec = calloc((size_t)xs_len, sizeof(uint64_t));
     xs_res = calloc((size_t)xs_len, sizeof(uint64_t));
