@@ -370,12 +370,16 @@ static int fetch_chunk(hid_t data, const chunk_rec *r, const char *p, int rank,
     return 0;
 }
 
-static int read_segment(tern_ckpt *c, int rank, rank_tables *rt, const seg_rec *s,
-                        unsigned char *dst, tern_sink_fn sink, void *ctx, tern_error *err)
+/* The chunk index rows of segment s, malloc'd into *out (NULL when there are
+ * none), checked against the index's extent and the segment's size (the
+ * segment reader and the extents reader both start here). Returns 0, or -1
+ * with err; either way the caller frees *out. */
+static int read_chunk_index(const char *p, hid_t g, int rank, const seg_rec *s, chunk_rec **out,
+                            tern_error *err)
 {
-    const char *p = c->info.path;
     chunk_rec *ch = NULL;
-    hid_t dch = H5Dopen2(rt->g, "chunks", H5P_DEFAULT);
+    *out = NULL;
+    hid_t dch = H5Dopen2(g, "chunks", H5P_DEFAULT);
     if (dch < 0)
         return tern_error_set(err, EIO, "%s: rank %d: chunk index missing", p, rank);
     hid_t sp = H5Dget_space(dch);
@@ -402,6 +406,16 @@ static int read_segment(tern_ckpt *c, int rank, rank_tables *rt, const seg_rec *
     if (rc == 0 && sum != s->size)
         rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunks hold %" PRIu64
                             " bytes, table says %" PRIu64, p, rank, s->name, sum, s->size);
+    *out = ch;
+    return rc;
+}
+
+static int read_segment(tern_ckpt *c, int rank, rank_tables *rt, const seg_rec *s,
+                        unsigned char *dst, tern_sink_fn sink, void *ctx, tern_error *err)
+{
+    const char *p = c->info.path;
+    chunk_rec *ch = NULL;
+    int rc = read_chunk_index(p, rt->g, rank, s, &ch, err);
     unsigned char *stored = NULL, *raw = NULL;
     size_t stored_cap = 0, raw_cap = 0;
     hid_t data = -1;
@@ -670,35 +684,7 @@ static int tern_ckpt_extents_impl(tern_ckpt *c, int rank, const char *name, tern
                               rank, name);
     }
     chunk_rec *ch = NULL;
-    int rc = 0;
-    hid_t dch = H5Dopen2(rt.g, "chunks", H5P_DEFAULT);
-    if (dch < 0) {
-        close_rank(&rt);
-        return tern_error_set(err, EIO, "%s: rank %d: chunk index missing", p, rank);
-    }
-    hid_t sp = H5Dget_space(dch);
-    hssize_t total = H5Sget_simple_extent_npoints(sp);
-    if (total < 0 || s->first_chunk > (uint64_t)total || s->nchunks > (uint64_t)total - s->first_chunk) {
-        rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk index out of range",
-                            p, rank, s->name);
-    } else if (s->nchunks) {
-        ch = malloc(s->nchunks * sizeof *ch);
-        hsize_t start = s->first_chunk, cnt = s->nchunks;
-        H5Sselect_hyperslab(sp, H5S_SELECT_SET, &start, NULL, &cnt, NULL);
-        hid_t ms = H5Screate_simple(1, &cnt, NULL);
-        if (!ch || H5Dread(dch, tern_h5_chunk_type(), ms, sp, H5P_DEFAULT, ch) < 0)
-            rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunk index unreadable",
-                                p, rank, s->name);
-        H5Sclose(ms);
-    }
-    H5Sclose(sp);
-    H5Dclose(dch);
-    uint64_t sum = 0;
-    for (uint64_t i = 0; rc == 0 && i < s->nchunks; i++)
-        sum += ch[i].raw;
-    if (rc == 0 && sum != s->size)
-        rc = tern_error_set(err, EIO, "%s: rank %d: segment '%s': chunks hold %" PRIu64
-                            " bytes, table says %" PRIu64, p, rank, s->name, sum, s->size);
+    int rc = read_chunk_index(p, rt.g, rank, s, &ch, err);
     struct stat fst;
     uint64_t fsize = c->fd >= 0 && fstat(c->fd, &fst) == 0 ? (uint64_t)fst.st_size : 0;
     file_chunk *fc = NULL;
