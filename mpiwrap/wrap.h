@@ -177,6 +177,11 @@ static inline MPI_Request tr_handle(const tern_req *q)
     return (MPI_Request)(((uintptr_t)TERN_TAG_REQ << 48) | q->idx);
 }
 tern_req *tr_alloc(void);
+/* A slot filled with a request's description (active, or inactive for a
+ * persistent one); tr_wrap() is this plus the checks for what stays Open
+ * MPI's own. */
+tern_req *tr_new(MPI_Request real, int kind, tern_comm *c, const void *buf, int count,
+                 MPI_Datatype dt, int peer, int tag);
 tern_req *tr_alloc_at(uint32_t idx);   /* restart: a given slot */
 void tr_reserve(uint32_t idx);           /* restart: keep slot for tr_alloc_at */
 void tr_free(tern_req *q);

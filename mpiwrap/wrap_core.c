@@ -298,11 +298,9 @@ void tr_free(tern_req *q)
     tr_unlock();
 }
 
-MPI_Request tr_wrap(MPI_Request real, int kind, tern_comm *c, const void *buf,
-                    int count, MPI_Datatype dt, int peer, int tag)
+tern_req *tr_new(MPI_Request real, int kind, tern_comm *c, const void *buf, int count,
+                 MPI_Datatype dt, int peer, int tag)
 {
-    if (!c || tern_internal) return real;
-    if (real == MPI_REQUEST_NULL && kind != TR_NBC) return real;
     tern_req *q = tr_alloc();
     q->real = real;
     q->kind = (uint8_t)kind;
@@ -313,7 +311,15 @@ MPI_Request tr_wrap(MPI_Request real, int kind, tern_comm *c, const void *buf,
     q->dt = dt;
     q->peer = peer;
     q->tag = tag;
-    return tr_handle(q);
+    return q;
+}
+
+MPI_Request tr_wrap(MPI_Request real, int kind, tern_comm *c, const void *buf,
+                    int count, MPI_Datatype dt, int peer, int tag)
+{
+    if (!c || tern_internal) return real;
+    if (real == MPI_REQUEST_NULL && kind != TR_NBC) return real;
+    return tr_handle(tr_new(real, kind, c, buf, count, dt, peer, tag));
 }
 
 void tr_set_variant(MPI_Request h, const char *ctor)
@@ -547,15 +553,7 @@ int MPI_Irecv(void *buf, int count, MPI_Datatype dt, int source, int tag, MPI_Co
     if (TERN_UNLIKELY(c->nq)) {
         tern_msg *prev = NULL, *m = tq_find(c, source, tag, &prev);
         if (m) {
-            tern_req *q = tr_alloc();
-            q->kind = TR_RECV;
-            q->comm = c;
-            q->buf = buf;
-            q->count = count;
-            q->dt = dt;
-            q->peer = source;
-            q->tag = tag;
-            q->real = MPI_REQUEST_NULL;
+            tern_req *q = tr_new(MPI_REQUEST_NULL, TR_RECV, c, buf, count, dt, source, tag);
             tq_unlink(c, m, prev);
             tq_deliver(m, buf, count, dt, c, &q->st);
             q->state = TRS_DONE;
@@ -569,16 +567,7 @@ int MPI_Irecv(void *buf, int count, MPI_Datatype dt, int source, int tag, MPI_Co
         *request = r;
         return rc;
     }
-    tern_req *q = tr_alloc();
-    q->real = r;
-    q->kind = TR_RECV;
-    q->comm = c;
-    q->buf = buf;
-    q->count = count;
-    q->dt = dt;
-    q->peer = source;
-    q->tag = tag;
-    *request = tr_handle(q);
+    *request = tr_handle(tr_new(r, TR_RECV, c, buf, count, dt, source, tag));
     return rc;
 }
 
@@ -761,15 +750,7 @@ int MPI_Imrecv(void *buf, int count, MPI_Datatype dt, MPI_Message *message, MPI_
     tern_mmsg m = *mm;
     mm->used = 0;
     *message = MPI_MESSAGE_NULL;
-    tern_req *q = tr_alloc();
-    q->kind = TR_MRECV;
-    q->comm = m.comm;
-    q->buf = buf;
-    q->count = count;
-    q->dt = dt;
-    q->peer = MPI_ANY_SOURCE;
-    q->tag = MPI_ANY_TAG;
-    q->real = MPI_REQUEST_NULL;
+    tern_req *q = tr_new(MPI_REQUEST_NULL, TR_MRECV, m.comm, buf, count, dt, MPI_ANY_SOURCE, MPI_ANY_TAG);
     if (m.drained) {
         tq_deliver(m.drained, buf, count, dt, m.comm, &q->st);
         q->state = TRS_DONE;
