@@ -44,11 +44,7 @@ int main(int argc, char **argv)
     APP_CHECK(tern_protect("it", &it, 1, MPI_LONG));
     APP_CHECK(tern_protect("state", &state, 1, MPI_UINT64_T));
     APP_PROTECT_REQS("req", &req, 1);
-    int restarted = tern_restarted();
-    if (restarted) {
-        APP_CHECK(tern_recover());
-        app_resumed(it, rank);
-    }
+    int restarted = app_recover(&it, rank);
     while (it < o.iters) {
         if (rank == 0 && req == MPI_REQUEST_NULL) {
             for (uint64_t i = 0; i < nw; i++) buf[i] = word(it, i);

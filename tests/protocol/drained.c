@@ -51,11 +51,8 @@ int main(int argc, char **argv)
             }                                                                            \
     } while (0)
 
-    int restarted = tern_restarted();
-    if (restarted) {
-        APP_CHECK(tern_recover());
-        app_resumed(it, rank);
-    } else if (o.iters > 0) {
+    int restarted = app_recover(&it, rank);
+    if (!restarted && o.iters > 0) {
         POST();
     }
     int nsrc = size - 1;

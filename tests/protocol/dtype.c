@@ -41,11 +41,8 @@ int main(int argc, char **argv)
     APP_CHECK(tern_protect("a", a, R * C, MPI_DOUBLE));
     APP_PROTECT_REQS("rq", rq, 2);
     APP_PROTECT_REQS("sq", &sq, 1);
-    int restarted = tern_restarted();
-    if (restarted) {
-        APP_CHECK(tern_recover());
-        app_resumed(it, rank);
-    } else {
+    int restarted = app_recover(&it, rank);
+    if (!restarted) {
         for (int i = 0; i < R; i++)
             for (int j = 0; j < C; j++) a[i][j] = rank + 0.01 * i + 0.001 * j;
         MPI_Irecv(&a[0][16], 1, ghost, left, 0, MPI_COMM_WORLD, &rq[0]);

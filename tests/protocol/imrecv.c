@@ -33,11 +33,7 @@ int main(int argc, char **argv)
     APP_CHECK(tern_protect("rbuf", rb, BIG, MPI_DOUBLE));
     APP_PROTECT_REQS("reqs", req, 2);
 
-    int restarted = tern_restarted();
-    if (restarted) {
-        APP_CHECK(tern_recover());
-        app_resumed(it, rank);
-    }
+    int restarted = app_recover(&it, rank);
     while (it < o.iters) {
         if (req[0] == MPI_REQUEST_NULL) {   /* not carried over a restart */
             for (long i = 0; i < BIG; i++) sb[i] = rank * 1e6 + (double)((it * 31 + i) % 1009);

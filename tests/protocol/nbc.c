@@ -49,11 +49,8 @@ int main(int argc, char **argv)
         MPI_Ibarrier(MPI_COMM_WORLD, &req[1]);                                              \
         if (mismatch && rank == 0) MPI_Ibarrier(dupc, &req[2]);                             \
     } while (0)
-    int restarted = tern_restarted();
-    if (restarted) {
-        APP_CHECK(tern_recover());
-        app_resumed(it, rank);
-    } else {
+    int restarted = app_recover(&it, rank);
+    if (!restarted) {
         for (int i = 0; i < n; i++) x[i] = rank + i * 0.5;
         if (o.iters > 0) POST();
     }

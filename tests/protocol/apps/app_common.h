@@ -166,6 +166,16 @@ static inline void app_resumed(long it, int rank) {
     }
 }
 
+/* After a restart: recover the protected state and say where the run
+ * resumes (*it is read after the recovery). Returns whether this run is a
+ * restarted one. */
+static inline int app_recover(const long *it, int rank) {
+    if (!tern_restarted()) return 0;
+    APP_CHECK(tern_recover());
+    app_resumed(*it, rank);
+    return 1;
+}
+
 /* Gather each rank's hash to rank 0, combine in rank order and print. */
 static inline void app_result(uint64_t local, long iters, int rank, int size) {
     uint64_t *all = NULL;

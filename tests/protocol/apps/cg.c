@@ -79,11 +79,8 @@ int main(int argc, char **argv) {
         MPI_Isend(&ghost_send[1], 1, MPI_DOUBLE, right, 1, MPI_COMM_WORLD, &req[3]); \
     } while (0)
 
-    int restarted = tern_restarted();
-    if (restarted) {
-        APP_CHECK(tern_recover());
-        app_resumed(it, rank);
-    } else {
+    int restarted = app_recover(&it, rank);
+    if (!restarted) {
         for (long i = 0; i < n; i++) {
             long gi = rank * n + i;
             x[i] = 0.0;

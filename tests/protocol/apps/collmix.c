@@ -53,11 +53,8 @@ int main(int argc, char **argv) {
                        MPI_COMM_WORLD, &creq);                                   \
     } while (0)
 
-    int restarted = tern_restarted();
-    if (restarted) {
-        APP_CHECK(tern_recover());
-        app_resumed(it, rank);
-    } else {
+    int restarted = app_recover(&it, rank);
+    if (!restarted) {
         for (int i = 0; i < n; i++) v[i] = sin((double)(rank * n + i)) + 1.0;
         if (o.prepost && o.iters > 0) POST_CARRY();
     }

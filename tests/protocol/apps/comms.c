@@ -82,11 +82,8 @@ int main(int argc, char **argv) {
         MPI_Isend(&out, 1, rec_t, right, 7, dup, &sreq);                        \
     } while (0)
 
-    int restarted = tern_restarted();
-    if (restarted) {
-        APP_CHECK(tern_recover());
-        app_resumed(it, rank);
-    } else {
+    int restarted = app_recover(&it, rank);
+    if (!restarted) {
         for (int i = 0; i < n; i++) v[i] = cos((double)(rank * n + i));
         if (o.iters > 0) SEND_REC();
     }

@@ -95,10 +95,9 @@ int main(int argc, char **argv) {
     APP_PROTECT_REQS("sreq", sreq, NMSG + NDUP);
     APP_PROTECT_REQS("preq", &preq, 1);
 
-    int restarted = tern_restarted();
+    int restarted = app_recover(&stage, rank);
     if (restarted) {
-        APP_CHECK(tern_recover());
-        app_resumed(stage, rank);
+        /* the sends and the pre-posted receive come back with the state */
     } else if (rank > 0) {
         for (int i = 0; i < NDUP; i++) {
             dbuf[i][0] = rank;

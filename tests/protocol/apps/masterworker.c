@@ -79,11 +79,8 @@ int main(int argc, char **argv) {
                       MPI_COMM_WORLD, &preq);                                    \
     } while (0)
 
-    int restarted = tern_restarted();
-    if (restarted) {
-        APP_CHECK(tern_recover());
-        app_resumed(it, rank);
-    } else if (rank == 0 && o.iters > 0) {
+    int restarted = app_recover(&it, rank);
+    if (!restarted && rank == 0 && o.iters > 0) {
         OPEN_ROUND();
     }
 

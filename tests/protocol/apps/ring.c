@@ -38,11 +38,8 @@ int main(int argc, char **argv) {
     APP_CHECK(tern_protect("rbuf", rbuf, n, MPI_DOUBLE));
     APP_PROTECT_REQS("reqs", req, 2);
 
-    int restarted = tern_restarted();
-    if (restarted) {
-        APP_CHECK(tern_recover());
-        app_resumed(it, rank);
-    } else {
+    int restarted = app_recover(&it, rank);
+    if (!restarted) {
         for (long i = 0; i < n; i++) state[i] = rank + 1.0 + (double)i / (double)n;
         if (o.iters > 0) {
             memcpy(sbuf, state, sizeof(double) * (size_t)n);
