@@ -108,3 +108,25 @@ netns_down() {
   [ -n "${TJ_KEEP_WORK:-}" ] || rm -rf "$TJ_WORK"
   return 0
 }
+
+# The running job both node tests start from (after netns_up): in $W, 6 ranks
+# of $APP on ${P}n1..n3 (options in MPI, program arguments in ARGS; `head`
+# runs a command on the head node), an uninterrupted reference run, then
+# `tern run` of the same at 20 ms per iteration in the background ($runpid),
+# returned once the job has started (triggers earlier are ignored).
+netns_job_start() {
+  W=$TJ_WORK/run
+  mkdir -p "$W" && cd "$W" || fail "no work dir"
+  P=$TJ_PREFIX
+  MPI=(--oversubscribe "${TJ_MCA[@]}" --host ${P}n1:2,${P}n2:2,${P}n3:2 -np 6)
+  ARGS=(--iters ${TJ_ITERS:-150} --size ${TJ_SIZE:-512})
+  head() { netns_exec ${P}head "$@"; }
+  reference_run "6 ranks on ${P}n1..3, uninterrupted" head timeout 120 mpirun "${MPI[@]}" "$APP" "${ARGS[@]}"
+  say "tern run (sleeping 20 ms per iteration)"
+  head timeout 120 "$TERN" run --dir "$W/ck" -- "${MPI[@]}" "$APP" "${ARGS[@]}" --sleep-us 20000 \
+    > run.out 2> run.err &
+  runpid=$!
+  local i
+  for ((i = 0; i < 100; i++)); do grep -q '^started' ck/events 2>/dev/null && break; sleep 0.1; done
+  sleep 1
+}

@@ -13,21 +13,7 @@ need TERN TERN_APPS_DIR
 APP=$TERN_APPS_DIR/${TJ_APP:-cg}
 need APP
 netns_up $(( ${TJ_SPARE:-0} ? 4 : 3 )) || exit $?
-W=$TJ_WORK/run
-mkdir -p "$W" && cd "$W" || fail "no work dir"
-P=$TJ_PREFIX
-MPI=(--oversubscribe "${TJ_MCA[@]}" --host ${P}n1:2,${P}n2:2,${P}n3:2 -np 6)
-ARGS=(--iters 150 --size 512)
-head() { netns_exec ${P}head "$@"; }
-
-reference_run "6 ranks on ${P}n1..3, uninterrupted" head timeout 120 mpirun "${MPI[@]}" "$APP" "${ARGS[@]}"
-
-say "tern run (sleeping 20 ms per iteration, so it runs ~8 s)"
-head timeout 120 "$TERN" run --dir "$W/ck" -- "${MPI[@]}" "$APP" "${ARGS[@]}" --sleep-us 20000 \
-  > run.out 2> run.err &
-runpid=$!
-for ((i = 0; i < 100; i++)); do grep -q '^started' ck/events 2>/dev/null && break; sleep 0.1; done
-sleep 1
+netns_job_start
 say "tern checkpoint"
 ck=$(head timeout 60 "$TERN" checkpoint --timeout 50 "$W/ck") || { cat run.err; fail "tern checkpoint"; }
 say "committed: $ck"

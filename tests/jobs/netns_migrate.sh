@@ -10,21 +10,7 @@ need TERN TERN_APPS_DIR
 APP=$TERN_APPS_DIR/${TJ_APP:-cg}
 need APP
 netns_up 3 || exit $?
-W=$TJ_WORK/run
-mkdir -p "$W" && cd "$W" || fail "no work dir"
-P=$TJ_PREFIX
-MPI=(--oversubscribe "${TJ_MCA[@]}" --host ${P}n1:2,${P}n2:2,${P}n3:2 -np 6)
-ARGS=(--iters ${TJ_ITERS:-150} --size ${TJ_SIZE:-512})
-head() { netns_exec ${P}head "$@"; }
-
-reference_run "6 ranks on ${P}n1..3, uninterrupted" head timeout 120 mpirun "${MPI[@]}" "$APP" "${ARGS[@]}"
-
-say "tern run (sleeping 20 ms per iteration)"
-head timeout 120 "$TERN" run --dir "$W/ck" -- "${MPI[@]}" "$APP" "${ARGS[@]}" --sleep-us 20000 \
-  > run.out 2> run.err &
-runpid=$!
-for ((i = 0; i < 100; i++)); do grep -q '^started' ck/events 2>/dev/null && break; sleep 0.1; done
-sleep 1
+netns_job_start
 say "tern migrate --off ${P}n2"
 head timeout 120 "$TERN" migrate --off ${P}n2 "$W/ck" > mig.out 2> mig.err
 st=$?
