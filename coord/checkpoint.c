@@ -116,21 +116,17 @@ int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, tern_ck
     if (first_unsafe >= 0 || mismatch || first_dbad >= 0) {
         free(breq.p); free(btypes.p);
         if (first_unsafe >= 0) {
-            if (unsafe) say("checkpoint epoch %" PRIu64 " refused: %s", epoch, reason);
-            reason_to_root(first_unsafe, reason, sizeof reason, 77);
-            snprintf(why, whylen, "refused on rank %d: %s", first_unsafe, reason);
+            refusal_report(first_unsafe, unsafe, epoch, reason, sizeof reason, 77, why, whylen);
         } else if (mismatch) {   /* slow path: find and name the communicator */
             char cwhy[1024] = "";
             int cbad = check_collectives(cwhy, sizeof cwhy);
             int src = W - agree_max(cbad ? W - me : 0);
-            if (cbad) say("checkpoint epoch %" PRIu64 " refused: %s", epoch, cwhy);
-            if (src < W) reason_to_root(src, cwhy, sizeof cwhy, 78);
-            else snprintf(cwhy, sizeof cwhy, "collective sequence numbers differ between ranks");
-            snprintf(why, whylen, "refused on rank %d: %s", src < W ? src : 0, cwhy);
+            if (src < W)
+                refusal_report(src, cbad, epoch, cwhy, sizeof cwhy, 78, why, whylen);
+            else
+                snprintf(why, whylen, "refused on rank 0: collective sequence numbers differ between ranks");
         } else {
-            if (dbad) say("checkpoint epoch %" PRIu64 " refused: %s", epoch, dwhy);
-            reason_to_root(first_dbad, dwhy, sizeof dwhy, 79);
-            snprintf(why, whylen, "refused on rank %d: %s", first_dbad, dwhy);
+            refusal_report(first_dbad, dbad, epoch, dwhy, sizeof dwhy, 79, why, whylen);
         }
         return -1;
     }
@@ -174,9 +170,7 @@ int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, tern_ck
         free(breq.p); free(btypes.p);
         int src = W - agree_max(bad ? W - me : 0);
         if (src < W) {
-            if (bad) say("checkpoint epoch %" PRIu64 " refused: %s", epoch, rwhy);
-            reason_to_root(src, rwhy, sizeof rwhy, 80);
-            snprintf(why, whylen, "refused on rank %d: %s", src, rwhy);
+            refusal_report(src, bad, epoch, rwhy, sizeof rwhy, 80, why, whylen);
             return -1;
         }
         return 0;

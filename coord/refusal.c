@@ -7,6 +7,7 @@
 #include "refusal.h"
 #include "wrap.h"
 #include "coord.h"
+#include "report.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -83,4 +84,12 @@ void reason_to_root(int src, char *text, size_t len, int tag)
     if (src == 0) return;
     if (tern_world_rank == src) PMPI_Send(text, (int)len, MPI_CHAR, 0, tag, ctrl);
     if (tern_world_rank == 0) PMPI_Recv(text, (int)len, MPI_CHAR, src, tag, ctrl, MPI_STATUS_IGNORE);
+}
+
+void refusal_report(int src, int mine, uint64_t epoch, char *text, size_t len, int tag, char *why,
+                    size_t whylen)
+{
+    if (mine) say("checkpoint epoch %" PRIu64 " refused: %s", epoch, text);
+    reason_to_root(src, text, len, tag);
+    snprintf(why, whylen, "refused on rank %d: %s", src, text);
 }

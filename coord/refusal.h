@@ -8,6 +8,7 @@
 #define TERN_COORD_REFUSAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #pragma GCC visibility push(hidden)
 
@@ -18,6 +19,12 @@ int agree_max(int code);
 int check_collectives(char *why, size_t len);
 /* Move the failure text of rank src to rank 0 (ctrl, tag). Called by all. */
 void reason_to_root(int src, char *text, size_t len, int tag);
+/* A refusal every rank knows of, src being the lowest refusing rank: a rank
+ * that refused itself (mine) says so on its stderr, src's text goes to rank
+ * 0 (reason_to_root) and why becomes "refused on rank SRC: TEXT". Called by
+ * all. */
+void refusal_report(int src, int mine, uint64_t epoch, char *text, size_t len, int tag, char *why,
+                    size_t whylen);
 
 #pragma GCC visibility pop
 #endif
