@@ -9,7 +9,7 @@
 
 #include <stdlib.h>
 
-uint64_t *xs_vec, *xs_res, *xs_expect, *xs_sent;
+uint64_t *xs_vec, *xs_res, *xs_expect;
 char *xs_deficit;
 int xs_len, xs_matrix;
 MPI_Op xchg_op = MPI_OP_NULL;
@@ -33,7 +33,6 @@ void scratch_init(void)
     xs_vec = calloc((size_t)xs_len, sizeof(uint64_t));
     xs_res = calloc((size_t)xs_len, sizeof(uint64_t));
     xs_expect = calloc(W, sizeof(uint64_t));
-    xs_sent = calloc(W, sizeof(uint64_t));
     xs_deficit = calloc(W, 1);
     PMPI_Op_create(xchg_reduce, 1, &xchg_op);
 }

@@ -16,7 +16,7 @@
  *
  * Owner: exchange.c sets the pointers and the op (scratch_init(), once).
  * The contents are scratch lent out with one writer each: xs_vec, xs_res,
- * xs_expect and xs_sent are filled by checkpoint.c, xs_deficit by drain.c.
+ * xs_expect is filled by checkpoint.c, xs_deficit by drain.c.
  */
 #ifndef TERN_COORD_EXCHANGE_H
 #define TERN_COORD_EXCHANGE_H
@@ -30,7 +30,7 @@
 enum { XS_UNSAFE, XS_DBAD, XS_HASH, XS_NHASH, XS_EPOCH, XS_NMAX,
        XS_BAL = XS_NMAX, XS_SIG, XS_NONQUIET, XS_INFLIGHT, XS_N };
 extern uint64_t *xs_vec, *xs_res;       /* [xs_len]: this rank's words, the reduced ones */
-extern uint64_t *xs_expect, *xs_sent;   /* [W]: messages owed to / posted by this rank per world rank */
+extern uint64_t *xs_expect;   /* [W]: messages owed to this rank per world rank */
 extern char *xs_deficit;                /* [W]: the drain's "still missing from w" */
 extern int xs_len, xs_matrix;           /* words; whether the matrix is included */
 extern MPI_Op xchg_op;
