@@ -6,10 +6,8 @@
 # the restarted run must print the reference answer. Keeps the document true.
 set -u
 src=$1 lib=$2
-MPIEXEC=${TERN_MPIEXEC:-mpirun}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-work=$(mktemp -d /tmp/tern-apiex.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/common.sh"
+proto_work apiex
 dir=$work/ck
 die() { echo "FAIL: $*" >&2; cat "$work"/*.err "$dir/events" >&2 2>/dev/null; exit 1; }
 awk '/^## A complete example/ {f = 1} f && /^```c/ {p = 1; next} p && /^```/ {exit} p' \

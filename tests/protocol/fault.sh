@@ -17,10 +17,8 @@ mode=$1 np=$2
 shift 2
 app=$1
 shift
-MPIEXEC=${TERN_MPIEXEC:-mpirun}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-work=$(mktemp -d /tmp/tern-fault.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/common.sh"
+proto_work fault
 dir=$work/job
 mpi() { "$MPIEXEC" --oversubscribe --bind-to none -np "$np" "$@"; }
 die() { echo "FAIL: $*" >&2; for f in "$work"/*.err "$dir/events"; do [ -s "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done; exit 1; }

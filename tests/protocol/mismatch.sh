@@ -4,10 +4,8 @@
 # goes on and its answer does not change.
 set -u
 app=$1
-MPIEXEC=${TERN_MPIEXEC:-mpirun}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-work=$(mktemp -d /tmp/tern-mismatch.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/common.sh"
+proto_work mismatch
 die() { echo "FAIL: $*" >&2; cat "$work"/* "$work/job/events" >&2 2>/dev/null; exit 1; }
 mpi() { "$MPIEXEC" --oversubscribe --bind-to none -np 3 "$@"; }
 mpi -x NBC_MISMATCH=1 "$app" --iters 60 >"$work/ref.out" 2>"$work/ref.err" || die "reference"

@@ -5,10 +5,8 @@
 # the request answered "failed: the application has no snapshot points".
 set -u
 lib=$1 app=$2 np=$3
-MPIEXEC=${TERN_MPIEXEC:-mpirun}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-work=$(mktemp -d /tmp/tern-preload.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/common.sh"
+proto_work preload
 die() { echo "FAIL: $*" >&2; cat "$work"/*.out "$work"/*.err "$work/job/"* >&2 2>/dev/null; exit 1; }
 mpi() { "$MPIEXEC" --oversubscribe --bind-to none -np "$np" "$@"; }
 mpi "$app" >"$work/plain.out" 2>"$work/plain.err" || die "plain run"

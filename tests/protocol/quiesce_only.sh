@@ -7,10 +7,8 @@
 set -u
 app=$1
 shift
-MPIEXEC=${TERN_MPIEXEC:-mpirun}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-work=$(mktemp -d /tmp/tern-quiesce.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/common.sh"
+proto_work quiesce
 dir=$work/job
 die() { echo "FAIL: $*" >&2; cat "$work"/*.err "$dir/events" >&2 2>/dev/null; exit 1; }
 mpi() { "$MPIEXEC" --oversubscribe --bind-to none -np 3 "$@"; }

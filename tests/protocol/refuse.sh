@@ -2,10 +2,8 @@
 # refuse.sh MODE APP: see refuse.c. Checks the events and the return codes.
 set -u
 mode=$1 app=$2
-MPIEXEC=${TERN_MPIEXEC:-mpirun}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-work=$(mktemp -d /tmp/tern-refuse.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/common.sh"
+proto_work refuse
 dir=$work/job
 die() { echo "FAIL: $*" >&2; cat "$work/out" "$work/err" "$dir/events" >&2 2>/dev/null; exit 1; }
 "$MPIEXEC" --oversubscribe --bind-to none -np 2 -x TERN_DIR="$dir" "$app" "$mode" "$work/io.dat" \

@@ -3,10 +3,8 @@
 set -u
 app=$1 np0=$2
 shift 2
-MPIEXEC=${TERN_MPIEXEC:-mpirun}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-work=$(mktemp -d /tmp/tern-reshape.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/common.sh"
+proto_work reshape
 die() { echo "FAIL: $*" >&2; cat "$work"/*.out "$work"/*.err >&2 2>/dev/null; exit 1; }
 mpi() { local n=$1; shift; "$MPIEXEC" --oversubscribe --bind-to none -np "$n" "$@"; }
 mpi "$np0" "$app" 6000 200 50 1000000 >"$work/ref.out" 2>"$work/ref.err" || die "reference run"

@@ -23,13 +23,11 @@ np=$1 trig=$2 ntrig=$3
 shift 3
 app=$1
 shift
-MPIEXEC=${TERN_MPIEXEC:-mpirun}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+source "$(dirname "$0")/common.sh"
+proto_work proto
 seed=${SEED:-$$}
 RANDOM=$seed
 echo "seed $seed"
-work=$(mktemp -d /tmp/tern-proto.XXXXXX)
-trap 'rm -rf "$work"' EXIT
 dir=$work/job
 
 mpi() { "$MPIEXEC" --oversubscribe --bind-to none -np "$np" ${TERN_PRELOAD:+-x LD_PRELOAD=$TERN_PRELOAD} "$@"; }
