@@ -54,6 +54,36 @@ static uint64_t xcr0(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
+/* The xstate features a signal frame of this process may carry: those XCR0
+ * enables, less the dynamic ones (AMX tile data) the process has no
+ * permission for. XCR0 enables AMX on CPUs that have it, but the kernel
+ * sizes a task's signal frames by its permissions; a frame whose xstate_size
+ * is larger than that is not an error to sigreturn: it silently restores the
+ * legacy FXSAVE part only, so the AVX and AVX-512 upper halves came back as
+ * zeros on such CPUs. */
+static uint64_t frame_features(void)
+{
+    uint64_t perm = 0;
+    if (syscall(SYS_arch_prctl, 0x1022 /* ARCH_GET_XCOMP_PERM */, &perm) < 0)
+        perm = ~0ULL;   /* kernel before 5.16: no dynamic features */
+    return xcr0() & perm;
+}
+
+/* Bytes of standard-format XSAVE area that hold FEATURES (at least the
+ * legacy area and the header). */
+static uint32_t frame_xstate_size(uint64_t features)
+{
+    uint32_t size = 576;
+    for (unsigned f = 2; f < 63; f++) {
+        unsigned a, b, c, d;
+        if (!(features >> f & 1) || !__get_cpuid_count(0xd, f, &a, &b, &c, &d))
+            continue;
+        if (b + a > size)
+            size = b + a;
+    }
+    return size;
+}
+
 int dmp_restore_check(const dmp_state *s, tern_error *err)
 {
     /* The image's code holds pointers into the vdso and its data page
@@ -87,6 +117,15 @@ int dmp_restore_check(const dmp_state *s, tern_error *err)
             return tern_error_set(err, EXDEV, "thread %d: XSAVE area of %u bytes does not fit "
                                   "this CPU's %u bytes (image from another CPU?)",
                                   s->threads[i].tid, s->threads[i].xsave_len, xs);
+    uint64_t xf = frame_features();
+    for (uint32_t i = 0; i < s->h.nthreads; i++) {
+        uint64_t bv;
+        memcpy(&bv, s->threads[i].xsave + 512, 8);
+        if (bv & ~xf)
+            return tern_error_set(err, EXDEV, "thread %d: registers in XSAVE features 0x%llx "
+                                  "(AMX tiles?) that a restored process cannot be given",
+                                  s->threads[i].tid, (unsigned long long)(bv & ~xf));
+    }
     for (uint32_t i = 0; i < s->h.nregions; i++) {
         const dmp_region *r = &s->regions[i];
         if (r->kind != DMP_R_FILE && r->kind != DMP_R_FILE_SHARED)
@@ -323,15 +362,24 @@ static void fill_frame(struct rst_ucontext *uc, uint8_t *xs, const dmp_thread *t
     m->ss = 0x2b;
     m->fpstate = (uint64_t)xs;
     uc->uc_sigmask = t->sigmask;
-    memcpy(xs, t->xsave, t->xsave_len);
+    /* only the part of the dump's area that this process's frames carry;
+     * dmp_restore_check refused images whose state lies beyond it */
+    uint32_t len = frame_xstate_size(xf);
+    if (len > t->xsave_len)
+        len = t->xsave_len;
+    memcpy(xs, t->xsave, len);
+    uint64_t bv;                        /* XSAVE header: XSTATE_BV */
+    memcpy(&bv, xs + 512, 8);
+    bv &= xf;
+    memcpy(xs + 512, &bv, 8);
     /* the software bytes sigreturn wants in the FXSAVE area's tail */
     uint32_t *sw = (uint32_t *)(xs + 464);
     sw[0] = 0x46505853;                 /* FP_XSTATE_MAGIC1 */
-    sw[1] = t->xsave_len + 4;           /* extended_size */
+    sw[1] = len + 4;                    /* extended_size */
     memcpy(&sw[2], &xf, 8);             /* xfeatures */
-    sw[4] = t->xsave_len;               /* xstate_size */
+    sw[4] = len;                        /* xstate_size */
     uint32_t m2 = 0x46505845;           /* FP_XSTATE_MAGIC2 */
-    memcpy(xs + t->xsave_len, &m2, 4);
+    memcpy(xs + len, &m2, 4);
 }
 
 static int move_high(int fd, int floor)
@@ -652,7 +700,7 @@ int dmp_restore(tern_ckpt *c, int rank, const char *prefix, tern_error *err)
     a->pending = sig;
     a->npending = s.h.shared_pending;
 
-    uint64_t xf = xcr0();
+    uint64_t xf = frame_features();
     a->threads = take(&bp, s.h.nthreads * sizeof *a->threads, 64);
     a->nthreads = s.h.nthreads;
     char *stacks = B + PAGE + code_len + args_len;
