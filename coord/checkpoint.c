@@ -16,7 +16,6 @@
 #include "refusal.h"
 #include "regions.h"
 #include "report.h"
-#include "snapshot.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -58,7 +57,7 @@ static int fail_fill(void *ctx, uint64_t off, void *dst, size_t n, tern_error *e
  * FAST PATH) and go on to the store. A rank that has to describe its
  * requests after the drain, and finds it cannot save one, fails the attempt
  * through the store's first collective (opts.refuse): no second round trip. */
-int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, tern_ckpt_stats *stats)
+int checkpoint(uint64_t *epoch_out, uint64_t snaps, double t0, char *why, size_t whylen, tern_ckpt_stats *stats)
 {
     int W = tern_world_size, me = tern_world_rank;
     double t_enter = now_mono();
@@ -92,7 +91,7 @@ int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, tern_ck
     xv[XS_DBAD] = dbad ? (uint64_t)(W - me) : 0;
     xv[XS_HASH] = h;
     xv[XS_NHASH] = ~h;
-    xv[XS_EPOCH] = me == 0 ? root_epoch() : 0;   /* rank 0 chooses the epoch */
+    xv[XS_EPOCH] = me == 0 ? *epoch_out : 0;   /* rank 0 chose the epoch */
     xv[XS_BAL] = (uint64_t)bal;
     xv[XS_SIG] = tc_signature();
     xv[XS_NONQUIET] = !quiet;
@@ -194,7 +193,7 @@ int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, tern_ck
     m.rank = (uint32_t)tern_world_rank;
     m.arrays = hmin == hmax;
     m.epoch = epoch;
-    m.snap_count = snap_count;
+    m.snap_count = snaps;
     m.global_inflight = ginflight;
     m.nmsgs = nmsg;
     m.nreqs = nreq;

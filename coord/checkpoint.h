@@ -18,9 +18,11 @@
 extern double last_quiesce;
 
 /* Returns 1 committed, negative failed (why), 0 quiesced without writing
- * (TERN_QUIESCE_ONLY). *epoch_out: the epoch attempted (rank 0 chose it).
+ * (TERN_QUIESCE_ONLY). *epoch_out: on rank 0 the epoch it proposes (the
+ * caller, snapshot.c, chooses it); on return on every rank the epoch
+ * attempted. snaps: the snapshot points so far, saved in the metadata.
  * t0: when the decision became known. Collective over ctrl. */
-int checkpoint(uint64_t *epoch_out, double t0, char *why, size_t whylen, tern_ckpt_stats *stats);
+int checkpoint(uint64_t *epoch_out, uint64_t snaps, double t0, char *why, size_t whylen, tern_ckpt_stats *stats);
 /* Rank 0, TERN_STATS set: append the last checkpoint's figures to that file. */
 void stats_line(const char *what);
 

@@ -2,7 +2,7 @@
  * (docs/runtime.md) and the test hooks (docs/protocol.md, "fault injection").
  *
  * Owner: config.c. read_config() writes every value below once, in
- * tern_coord_preinit() (before MPI_Init); every other module only reads them.
+ * coord_preinit() in coord.c (before MPI_Init); every other module only reads them.
  * The trigger signal (TERN_SIGNAL) is not here: triggers.c owns it, because it
  * is read again whenever the handler is installed.
  */

@@ -1,6 +1,8 @@
-/* coord.c: the hooks mpiwrap calls around MPI_Init and MPI_Finalize
- * (wrap.h): they set up and tear down what the other modules of coord/ need
- * (coord/README.md lists them). Owns ctrl and the spawned flag (coord.h).
+/* coord.c: the entry points MPI_Init, MPI_Init_thread and MPI_Finalize.
+ * They are coord's, not mpiwrap's, because they start and end the protocol:
+ * mpiwrap (below) offers tern_wrap_after_init and its flags, and coord sets
+ * up and tears down what its other modules need (coord/README.md lists
+ * them). Owns ctrl and the spawned flag (coord.h).
  */
 #define _GNU_SOURCE
 #include "coord.h"
@@ -25,7 +27,7 @@ int spawned;   /* started by MPI_Comm_spawn: not the job's rank 0 */
 /* ---- init / finalize -------------------------------------------------------- */
 static int test_raise;   /* TERN_TEST_RAISE=1: raise the trigger signal around MPI_Init/Finalize */
 
-void tern_coord_preinit(void)
+static void coord_preinit(void)
 {
     install_signal();
     read_config();
@@ -34,12 +36,12 @@ void tern_coord_preinit(void)
     if (test_raise) raise(cfg_signal);   /* before MPI_Init: must be ignored */
 }
 
-void tern_coord_after_finalize(void)
+static void coord_after_finalize(void)
 {
     if (test_raise) raise(cfg_signal);   /* after MPI_Finalize: must be ignored */
 }
 
-void tern_coord_init(void)
+static void coord_init(void)
 {
     tern_internal = 1;
     PMPI_Comm_dup(MPI_COMM_WORLD, &ctrl);
@@ -65,7 +67,7 @@ void tern_coord_init(void)
         event("started nranks=%d time=%.6f", tern_world_size, now_wall());
 }
 
-void tern_coord_finalize(void)
+static void coord_finalize(void)
 {
     agree_finish();
     if (tern_world_rank == 0 && !spawned) {
@@ -81,4 +83,39 @@ void tern_coord_finalize(void)
     tern_internal = 1;
     PMPI_Comm_free(&ctrl);
     tern_internal = 0;
+}
+
+/* ---- the entry points ---------------------------------------------------------- */
+int MPI_Init(int *argc, char ***argv)
+{
+    coord_preinit();
+    int rc = PMPI_Init(argc, argv);
+    if (rc == MPI_SUCCESS) {
+        tern_wrap_after_init(MPI_THREAD_SINGLE);
+        coord_init();
+    }
+    return rc;
+}
+
+int MPI_Init_thread(int *argc, char ***argv, int required, int *provided)
+{
+    coord_preinit();
+    int rc = PMPI_Init_thread(argc, argv, required, provided);
+    if (rc == MPI_SUCCESS) {
+        tern_wrap_after_init(*provided);
+        coord_init();
+    }
+    return rc;
+}
+
+int MPI_Finalize(void)
+{
+    if (tern_initialized && !tern_finalized) {
+        coord_finalize();
+        tern_finalized = 1;
+    }
+    tern_internal = 1;   /* whatever runs from here on is not the application's */
+    int rc = PMPI_Finalize();
+    coord_after_finalize();
+    return rc;
 }

@@ -1,7 +1,7 @@
 /* coord.h: the state made by MPI_Init and ended by MPI_Finalize (coord.c).
  *
- * Owner: coord.c writes both in tern_coord_init() (ctrl is freed in
- * tern_coord_finalize()); every other module only reads them.
+ * Owner: coord.c writes both in coord_init() (ctrl is freed in
+ * coord_finalize()); every other module only reads them.
  */
 #ifndef TERN_COORD_COORD_H
 #define TERN_COORD_COORD_H

@@ -1,4 +1,4 @@
-/* exchange.h: the exchange vector, allocated once in tern_coord_init.
+/* exchange.h: the exchange vector, allocated once in coord_init (coord.c).
  *
  * One MPI_Allreduce with xchg_op: the first XS_NMAX words are reduced with
  * MAX, the rest with SUM.

@@ -30,7 +30,7 @@ static uint64_t next_epoch = 1;
 /* Rank 0: the epoch of the next attempt, above every committed one (the
  * directory is listed once, for checkpoints of earlier runs). */
 static int listed;
-uint64_t root_epoch(void)
+static uint64_t root_epoch(void)
 {
     if (!listed) {
         uint64_t *eps = NULL;
@@ -53,11 +53,11 @@ void next_epoch_after(uint64_t epoch)
 
 static int serve(unsigned bits, double t0)
 {
-    uint64_t epoch = next_epoch;
+    uint64_t epoch = tern_world_rank == 0 ? root_epoch() : next_epoch;
     char why[2048] = "";
     tern_ckpt_stats st;
     memset(&st, 0, sizeof st);
-    int rc = checkpoint(&epoch, t0, why, sizeof why, &st);
+    int rc = checkpoint(&epoch, snap_count, t0, why, sizeof why, &st);
     next_epoch = epoch + 1;
     interval_restart();
     int stop = 0;

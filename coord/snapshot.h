@@ -13,8 +13,6 @@
 
 extern uint64_t snap_count;   /* tern_snapshot() calls so far */
 
-/* Rank 0: the epoch of the next attempt, above every committed one. */
-uint64_t root_epoch(void);
 /* Epochs continue after this one (a restart from it). */
 void next_epoch_after(uint64_t epoch);
 /* MPI_Finalize: complete the agreement started at the last snapshot point. */

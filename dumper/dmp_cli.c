@@ -19,7 +19,7 @@
 #include "dmp_mem.h"
 #include "dmp_restore.h"
 #include "tern_store.h"
-#include "verbs.h"
+#include "cli.h"
 
 #ifndef PR_SET_PTRACER
 #define PR_SET_PTRACER 0x59616d61

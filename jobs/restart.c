@@ -7,9 +7,7 @@
 
 #include "jobs.h"
 #include "verbs.h"
-#ifdef TERN_JOBS_HAVE_STORE
 #include "tern_store.h"
-#endif
 
 int jobs_settings_opt(const char *verb, int argc, char **argv, int *i, jobs_settings *s,
                       int *mask);
@@ -24,7 +22,7 @@ static const char *oname(const char *a)
 
 /* saved options, then the user's: an --mca KEY or -x NAME the user gives
  * replaces the saved one; other repeated options are dropped. */
-__attribute__((unused)) static void merge_opts(const strv *saved, const strv *user, strv *out)
+static void merge_opts(const strv *saved, const strv *user, strv *out)
 {
     strv u = {0};
     for (int i = 0; i < user->n; i++) sv_push(&u, user->v[i]);
@@ -75,7 +73,7 @@ static int find_host(host *h, int n, const char *name)
     return -1;
 }
 
-__attribute__((unused)) static int read_hostfile(const char *verb, const char *path, host **hs, int *n)
+static int read_hostfile(const char *verb, const char *path, host **hs, int *n)
 {
     FILE *f = fopen(path, "r");
     if (!f) return tern_cli_fail(verb, -1, "%s: %s", path, strerror(errno));
@@ -116,10 +114,6 @@ static void split_csv(const char *s, strv *out)
 int jobs_restart(jobs_restart_opts *o)
 {
     const char *V = o->verb;
-#ifndef TERN_JOBS_HAVE_STORE
-    (void)o;
-    return tern_cli_fail(V, 2, "this tern was built without storage/: it cannot read checkpoints");
-#else
     int rc = 2;
     char dir[4096];
     char from_abs[4096] = "";
@@ -450,7 +444,6 @@ out:
 out_jf:
     jobfile_free(&jf);
     return rc;
-#endif
 }
 
 /* ---- tern restart ------------------------------------------------------------- */
@@ -613,7 +606,6 @@ int tern_verb_migrate(int argc, char **argv)
     /* HOST must be one the job runs on */
     strv jh = {0}, offs = {0};
     split_csv(jobfile_get(&jf, "hosts"), &jh);
-#ifdef TERN_JOBS_HAVE_STORE
     { /* and the hosts of its latest checkpoint (a job started without
        * --host, e.g. under Slurm, names only the local host) */
         tern_ckpt *c = NULL;
@@ -628,7 +620,6 @@ int tern_verb_migrate(int argc, char **argv)
         }
         free(ep);
     }
-#endif
     split_csv(off, &offs);
     for (int k = 0; k < offs.n; k++)
         if (!sv_has(&jh, offs.v[k])) {
@@ -653,7 +644,6 @@ int tern_verb_migrate(int argc, char **argv)
             jobfile_free(&jf);
             return tern_cli_fail(V, 2, "cannot move the job off all its hosts: give other hosts with --hostfile");
         }
-#ifdef TERN_JOBS_HAVE_STORE
         if (tern_store_list(dir, &ep, &n, &err) == 0 && n > 0) {
             jobs_restart_opts c;
             memset(&c, 0, sizeof c);
@@ -673,9 +663,6 @@ int tern_verb_migrate(int argc, char **argv)
                 return r;
             }
         }
-#else
-        (void)err;
-#endif
         free(ep);
     }
     sv_free(&jh);

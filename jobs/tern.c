@@ -1,5 +1,4 @@
 /* tern: the command. Dispatches to the verbs every part contributes. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,37 +23,6 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         fprintf(f, "  %-12s %s\n", verbs[i].name, verbs[i].summary);
     fprintf(f, "\n'tern VERB --help' describes each verb.\n");
-}
-
-int tern_cli_fail(const char *verb, int status, const char *fmt, ...)
-{
-    char prefix[256];
-    snprintf(prefix, sizeof prefix, "tern %s", verb);
-    va_list ap;
-    va_start(ap, fmt);
-    tern_vreport(prefix, fmt, ap);
-    va_end(ap);
-    return status;
-}
-
-int tern_cli_fail_err(const char *verb, int status, const tern_error *err)
-{
-    return tern_cli_fail(verb, status, "%s", err->msg[0] ? err->msg : "unknown error");
-}
-
-void tern_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
 }
 
 int main(int argc, char **argv)

@@ -423,13 +423,10 @@ int mpi_oversubscribe(const strv *opts)
 }
 
 /* ---- libtern.so ------------------------------------------------------------ */
-#ifndef TERN_BUILD_LIBTERN
-#define TERN_BUILD_LIBTERN ""
-#endif
-#ifndef TERN_INSTALL_LIBDIR
-#define TERN_INSTALL_LIBDIR "/usr/local/lib"
-#endif
-
+/* Where libtern.so is, in this order: TERN_LIB; the installed layout next to
+ * this binary (TERN_BIN_TO_LIB is the install bindir -> libdir path); the
+ * libtern.so of the build tree this binary was built in; the install libdir.
+ * All three are set by jobs/CMakeLists.txt from the libtern target. */
 int jobs_find_libtern(char *out, size_t len, char *looked, size_t looked_len)
 {
     looked[0] = 0;
@@ -444,14 +441,9 @@ int jobs_find_libtern(char *out, size_t len, char *looked, size_t looked_len)
     exe[n > 0 ? n : 0] = 0;
     char *slash = strrchr(exe, '/');
     if (slash) *slash = 0;
-    const char *rel[] = {"libtern.so", "../lib/libtern.so", "../mpiwrap/libtern.so",
-                         "../coord/libtern.so", "../lib/" "x86_64-linux-gnu/libtern.so",
-                         "../lib64/libtern.so", NULL};
     strv cand = {0};
-    /* next to the binary first (an installed tern uses its own lib), then
-     * the build tree it was built in, then the install libdir */
-    for (int i = 0; rel[i]; i++) sv_pushf(&cand, "%s/%s", exe, rel[i]);
-    if (TERN_BUILD_LIBTERN[0]) sv_push(&cand, TERN_BUILD_LIBTERN);
+    sv_pushf(&cand, "%s/%s/libtern.so", exe, TERN_BIN_TO_LIB);
+    sv_push(&cand, TERN_BUILD_LIBTERN);
     sv_pushf(&cand, "%s/libtern.so", TERN_INSTALL_LIBDIR);
     int rc = -1;
     for (int i = 0; i < cand.n; i++) {

@@ -3,7 +3,7 @@
 
 usage: gen_wrappers.py TABLE MPI_H OUT_C
 
-Every entry of TABLE that is not `hand` or `skip` gets a wrapper in OUT_C. The
+Every entry of TABLE that is not `hand`, `entry` or `skip` gets a wrapper in OUT_C. The
 build fails if mpi.h declares a call taking an MPI_Comm, MPI_Request or
 MPI_Message that TABLE does not list (so a new MPI version cannot silently
 bypass the handle translation).
@@ -72,7 +72,7 @@ def pm(p, name):
 
 count = 0
 for name, cls, kv, ln in entries:
-    if cls in ('hand', 'skip'):
+    if cls in ('hand', 'entry', 'skip'):
         continue
     p = protos[name]
     params = p['params']

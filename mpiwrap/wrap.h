@@ -206,7 +206,7 @@ void tern_unsafe_mark(const char *call, int kind, int delta);
 /* Non-zero and a message when the job cannot be checkpointed now. */
 int tern_unsafe_reason(char *buf, size_t len);
 
-/* ---- drained-message queue (used by wrap_core.c and the protocol) --------- */
+/* ---- drained-message queue (drained_queue.c; used by the receives and the protocol) --------- */
 tern_msg *tq_find(tern_comm *c, int src, int tag, tern_msg **prev);
 void tq_unlink(tern_comm *c, tern_msg *m, tern_msg *prev);
 void tq_append(tern_comm *c, tern_msg *m);
@@ -215,17 +215,24 @@ int tq_deliver(tern_msg *m, void *buf, int count, MPI_Datatype dt, tern_comm *c,
 void tq_status(const tern_msg *m, MPI_Status *st);
 extern int tq_total;       /* drained messages not yet delivered, all comms */
 
-/* ---- hooks into coord/ ---------------------------------------------------- */
-void tern_coord_init(void);       /* after PMPI_Init */
-void tern_coord_finalize(void);   /* before PMPI_Finalize */
-void tern_coord_preinit(void);    /* before PMPI_Init */
-void tern_coord_after_finalize(void);
+/* ---- init: the MPI_Init entry points are coord's (coord/coord.c) ---------- */
+/* after PMPI_Init(_thread) succeeded, with the thread level provided */
+void tern_wrap_after_init(int thread_level);
 extern int tern_initialized, tern_finalized;
 extern int tern_world_rank, tern_world_size;
 extern int tern_thread_level;
 
 /* Completion bookkeeping shared by the completion wrappers. */
 void tr_complete(tern_req *q, MPI_Status *st);
+/* A completed request's slot: freed, or an inactive persistent one kept;
+ * *h becomes MPI_REQUEST_NULL or stays (handles_req.c). */
+void tr_release(tern_req *q, MPI_Request *h);
+/* Find, unlink and deliver a drained message matching (src, tag). 1 if one
+ * was delivered (rc in *rc) (drained_queue.c). */
+int tq_take(tern_comm *c, int src, int tag, void *buf, int count, MPI_Datatype dt,
+            MPI_Status *st, int *rc);
+/* calloc that aborts with one line when memory is out (handles_comm.c). */
+void *xcalloc(size_t n, size_t s);
 
 extern const char *const tern_wrapped_calls[];
 

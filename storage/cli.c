@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "tern_store.h"
-#include "verbs.h"
+#include "cli.h"
 
 typedef struct args {
     int json, help, all, topology;

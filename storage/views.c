@@ -156,7 +156,7 @@ int tern_views_create(tern_ckpt_writer *w, const void *mine, const uint64_t *len
         memcpy(all, mine, total);
     } else {
         MPI_Request req;
-        MPI_Iallgatherv(mine, cnt[w->rank], MPI_BYTE, all, cnt, dsp, MPI_BYTE, w->comm, &req);
+        PMPI_Iallgatherv(mine, cnt[w->rank], MPI_BYTE, all, cnt, dsp, MPI_BYTE, w->comm, &req);
         tern_w_wait(&req);
     }
     for (int r = 0; r < w->size && rc == 0; r++)

@@ -268,7 +268,7 @@ int tern_w_write_data(tern_ckpt_writer *w, tern_error *err)
         round_info mine = {local_rc != 0, si < w->nsegs, bytes};
         if (w->comm != MPI_COMM_NULL) {
             MPI_Request req;
-            MPI_Iallgather(&mine, sizeof mine, MPI_BYTE, all, sizeof mine, MPI_BYTE, w->comm, &req);
+            PMPI_Iallgather(&mine, sizeof mine, MPI_BYTE, all, sizeof mine, MPI_BYTE, w->comm, &req);
             tern_w_wait(&req);
         } else
             all[0] = mine;

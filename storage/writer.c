@@ -109,7 +109,7 @@ void tern_w_wait(MPI_Request *req)
     int done = 0;
     long ns = 10000;
     for (;;) {
-        MPI_Test(req, &done, MPI_STATUS_IGNORE);
+        PMPI_Test(req, &done, MPI_STATUS_IGNORE);
         if (done)
             return;
         struct timespec ts = {0, ns};
@@ -128,7 +128,7 @@ int tern_w_agree(tern_ckpt_writer *w, int local_rc, tern_error *err)
      * table writes on the full disk), then the lowest rank. */
     int mine = !local_rc ? 2 * w->size : w->err_early ? w->rank : w->size + w->rank, key;
     MPI_Request req;
-    MPI_Iallreduce(&mine, &key, 1, MPI_INT, MPI_MIN, w->comm, &req);
+    PMPI_Iallreduce(&mine, &key, 1, MPI_INT, MPI_MIN, w->comm, &req);
     tern_w_wait(&req);
     if (key == 2 * w->size)
         return 0;
@@ -143,7 +143,7 @@ int tern_w_agree(tern_ckpt_writer *w, int local_rc, tern_error *err)
         m.code = err->code ? err->code : -1;
         memcpy(m.msg, err->msg, sizeof m.msg);
     }
-    MPI_Ibcast(&m, sizeof m, MPI_BYTE, low, w->comm, &req);
+    PMPI_Ibcast(&m, sizeof m, MPI_BYTE, low, w->comm, &req);
     tern_w_wait(&req);
     err->code = m.code;
     memcpy(err->msg, m.msg, sizeof err->msg);
@@ -168,7 +168,7 @@ static void free_writer(tern_ckpt_writer *w)
     if (!w)
         return;
     if (w->comm != MPI_COMM_NULL)
-        MPI_Comm_free(&w->comm);
+        PMPI_Comm_free(&w->comm);
     for (int i = 0; i < w->nattrs; i++) {
         free(w->attrs[i].key);
         free(w->attrs[i].value);
@@ -191,12 +191,12 @@ static void free_writer(tern_ckpt_writer *w)
 static void discard(tern_ckpt_writer *w)
 {
     if (!serial(w))
-        MPI_Barrier(w->comm);            /* nobody is still writing */
+        PMPI_Barrier(w->comm);            /* nobody is still writing */
     if (w->rank == 0 && w->fd >= 0 && ftruncate(w->fd, 0) != 0) {
         /* nothing better to do: the close below may then fail */
     }
     if (!serial(w))
-        MPI_Barrier(w->comm);
+        PMPI_Barrier(w->comm);
     if (w->fd >= 0)
         close(w->fd);
     w->fd = -1;
@@ -206,7 +206,7 @@ static void discard(tern_ckpt_writer *w)
     if (w->rank == 0)
         unlink(w->partial);
     if (!serial(w))
-        MPI_Barrier(w->comm);
+        PMPI_Barrier(w->comm);
 }
 
 static int fail_out(tern_ckpt_writer *w, tern_error *err)
@@ -260,24 +260,24 @@ static int tern_ckpt_begin_impl(MPI_Comm comm, const char *dir, uint64_t epoch,
     int local = 0;
     if (comm != MPI_COMM_NULL) {
         int inited = 0;
-        MPI_Initialized(&inited);
+        PMPI_Initialized(&inited);
         if (!inited) {
             free(w);
             return tern_error_set(err, EINVAL, "tern_ckpt_begin: MPI is not initialised "
                                   "(use MPI_COMM_NULL for a serial checkpoint)");
         }
-        MPI_Comm_dup(comm, &w->comm);
-        MPI_Comm_rank(w->comm, &w->rank);
-        MPI_Comm_size(w->comm, &w->size);
+        PMPI_Comm_dup(comm, &w->comm);
+        PMPI_Comm_rank(w->comm, &w->rank);
+        PMPI_Comm_size(w->comm, &w->size);
         /* The node: its size shares out the disk rate, its leader (lowest
          * rank there) writes the topology and fsyncs for everyone. */
         MPI_Comm node;
-        MPI_Comm_split_type(w->comm, MPI_COMM_TYPE_SHARED, w->rank, MPI_INFO_NULL, &node);
-        MPI_Comm_size(node, &w->node_size);
-        MPI_Comm_rank(node, &w->node_rank);
+        PMPI_Comm_split_type(w->comm, MPI_COMM_TYPE_SHARED, w->rank, MPI_INFO_NULL, &node);
+        PMPI_Comm_size(node, &w->node_size);
+        PMPI_Comm_rank(node, &w->node_rank);
         w->node_leader = w->rank;
-        MPI_Bcast(&w->node_leader, 1, MPI_INT, 0, node);
-        MPI_Comm_free(&node);
+        PMPI_Bcast(&w->node_leader, 1, MPI_INT, 0, node);
+        PMPI_Comm_free(&node);
     }
     /* Receive buffer of every allgather of this checkpoint, allocated now so
      * that a rank short of memory fails where everybody agrees on it, not
@@ -503,7 +503,7 @@ static int write_root_attrs(tern_ckpt_writer *w, int nnodes)
         snprintf(rm->mpi, sizeof rm->mpi, "none (serial)");
         if (!serial(w)) {
             int len = 0;
-            MPI_Get_library_version(rm->mpi, &len);
+            PMPI_Get_library_version(rm->mpi, &len);
             rm->mpi[len < (int)sizeof rm->mpi ? len : (int)sizeof rm->mpi - 1] = '\0';
             /* Open MPI's string ends with a newline and can run on; keep line 1. */
             char *nl = strchr(rm->mpi, '\n');
@@ -524,14 +524,14 @@ static int write_root_attrs(tern_ckpt_writer *w, int nnodes)
             memcpy(rm->blob, blob, rm->blob_len);
     }
     if (!serial(w)) {
-        MPI_Bcast(rm, sizeof *rm, MPI_BYTE, 0, w->comm);
+        PMPI_Bcast(rm, sizeof *rm, MPI_BYTE, 0, w->comm);
         if (w->rank != 0)
             blob = malloc(rm->blob_len + 1);
         if (rm->blob_len <= sizeof rm->blob) {
             if (blob)
                 memcpy(blob, rm->blob, rm->blob_len);
         } else {
-            MPI_Bcast(blob, (int)rm->blob_len, MPI_BYTE, 0, w->comm);
+            PMPI_Bcast(blob, (int)rm->blob_len, MPI_BYTE, 0, w->comm);
         }
     }
     uint64_t len = rm->blob_len;
@@ -570,7 +570,7 @@ static int write_root_attrs(tern_ckpt_writer *w, int nnodes)
 }
 
 /* /nodes/NNNNNN: host, ranks, topology. Node leaders come from
- * MPI_Comm_split_type(SHARED); each leader writes its own XML. */
+ * PMPI_Comm_split_type(SHARED); each leader writes its own XML. */
 static int write_nodes(tern_ckpt_writer *w, const plan_rec *all, int *nnodes_out,
                        tern_error *err)
 {
@@ -795,7 +795,7 @@ static int plan_and_layout(tern_ckpt_writer *w, hid_t *my_segs, hid_t *my_chunks
     if (serial(w))
         all[0] = mine;
     else
-        MPI_Allgather(&mine, sizeof mine, MPI_BYTE, all, sizeof mine, MPI_BYTE, w->comm);
+        PMPI_Allgather(&mine, sizeof mine, MPI_BYTE, all, sizeof mine, MPI_BYTE, w->comm);
     int rc = 0, any_fail = 0;
     for (int r = 0; r < w->size; r++)
         any_fail |= all[r].fail;
@@ -818,7 +818,7 @@ static int plan_and_layout(tern_ckpt_writer *w, hid_t *my_segs, hid_t *my_chunks
         if (serial(w))
             memcpy(counts, my, w->narrs * sizeof *my);
         else
-            MPI_Allgather(my, w->narrs, MPI_UINT64_T, counts, w->narrs, MPI_UINT64_T, w->comm);
+            PMPI_Allgather(my, w->narrs, MPI_UINT64_T, counts, w->narrs, MPI_UINT64_T, w->comm);
         free(my);
     }
     int nnodes = 0;
@@ -930,7 +930,7 @@ static int tern_ckpt_commit_impl(tern_ckpt_writer *w, tern_ckpt_stats *stats, te
         all[0] = mine;
     } else {
         MPI_Request req;
-        MPI_Iallgather(&mine, sizeof mine, MPI_BYTE, all, sizeof mine, MPI_BYTE, w->comm, &req);
+        PMPI_Iallgather(&mine, sizeof mine, MPI_BYTE, all, sizeof mine, MPI_BYTE, w->comm, &req);
         tern_w_wait(&req);
     }
     uint64_t sum[3] = {0, 0, 0}, fsize = 0, any_fail = 0;
@@ -1013,10 +1013,10 @@ static int tern_ckpt_commit_impl(tern_ckpt_writer *w, tern_ckpt_stats *stats, te
     double fin[2] = {local ? 1.0 : 0.0, tern_w_now() - w->t0}, maxfin[2] = {fin[0], fin[1]};
     if (!serial(w)) {
         MPI_Request req;
-        MPI_Iallreduce(fin, maxfin, 2, MPI_DOUBLE, MPI_MAX, w->comm, &req);
+        PMPI_Iallreduce(fin, maxfin, 2, MPI_DOUBLE, MPI_MAX, w->comm, &req);
         tern_w_wait(&req);
         if (maxfin[0] > 0) {
-            MPI_Ibcast(err, sizeof *err, MPI_BYTE, 0, w->comm, &req);
+            PMPI_Ibcast(err, sizeof *err, MPI_BYTE, 0, w->comm, &req);
             tern_w_wait(&req);
         }
     }

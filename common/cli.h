@@ -1,0 +1,27 @@
+/* What every part's `tern` verbs share: the verb signature, the one error
+ * line, JSON strings. The verbs themselves are listed by the part that owns
+ * the command (jobs/verbs.h); the parts below it only implement them.
+ *
+ * A verb function gets argv starting at the verb's name, prints its own
+ * --help, and returns the process exit status. Errors go to stderr as one
+ * line "tern VERB: WHERE: PROBLEM" through tern_cli_fail(). */
+#ifndef TERN_COMMON_CLI_H
+#define TERN_COMMON_CLI_H
+
+#include <stdio.h>
+
+#include "error.h"
+
+typedef int (*tern_verb_fn)(int argc, char **argv);
+
+/* Print "tern VERB: MESSAGE" on stderr; returns exit status `status`. */
+int tern_cli_fail(const char *verb, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Same, from a tern_error. */
+int tern_cli_fail_err(const char *verb, int status, const tern_error *err);
+
+/* Minimal JSON string output (escapes quotes, backslashes, controls). */
+void tern_json_str(FILE *f, const char *s);
+
+#endif
