@@ -7,8 +7,9 @@
 #include "checkpoint.h"
 #include "wrap.h"
 #include "clock.h"
+#include "fs.h"
 #include "config.h"
-#include "coord.h"
+#include "control.h"
 #include "describe.h"
 #include "drain.h"
 #include "exchange.h"
@@ -60,7 +61,7 @@ static int fail_fill(void *ctx, uint64_t off, void *dst, size_t n, tern_error *e
 int checkpoint(uint64_t *epoch_out, uint64_t snaps, double t0, char *why, size_t whylen, tern_ckpt_stats *stats)
 {
     int W = tern_world_size, me = tern_world_rank;
-    double t_enter = now_mono();
+    double t_enter = tern_now_mono();
     char reason[1024];
     int unsafe = tern_unsafe_reason(reason, sizeof reason);
     uint64_t h = regions_hash();
@@ -74,11 +75,11 @@ int checkpoint(uint64_t *epoch_out, uint64_t snaps, double t0, char *why, size_t
     char dwhy[1024];
     dwhy[0] = 0;
     int quiet = locally_quiet(), described = 0, dbad = 0;
-    double td0 = now_mono(), tdesc = 0;
+    double td0 = tern_now_mono(), tdesc = 0;
     if (quiet && !unsafe) {
         dbad = describe_requests(&breq, &btypes, &nreq, dwhy, sizeof dwhy) != 0;
         described = 1;
-        tdesc = now_mono() - td0;
+        tdesc = tern_now_mono() - td0;
     }
 
     /* tern_wsent does not change until the checkpoint ends: this rank posts
@@ -108,7 +109,7 @@ int checkpoint(uint64_t *epoch_out, uint64_t snaps, double t0, char *why, size_t
     int fast = g[XS_BAL] == 0 && g[XS_NONQUIET] == 0;
     uint64_t g_hmax = g[XS_HASH], g_hmin = ~g[XS_NHASH];
     uint64_t g_inflight = g[XS_INFLIGHT] || g[XS_NONQUIET] || g[XS_BAL];
-    double t1 = now_mono();
+    double t1 = tern_now_mono();
     *epoch_out = epoch;
 
     /* refusals every rank knows of from the exchange: nothing is drained */
@@ -145,11 +146,11 @@ int checkpoint(uint64_t *epoch_out, uint64_t snaps, double t0, char *why, size_t
             PMPI_Alltoall((void *)sent_to, 1, MPI_UINT64_T, expect, 1, MPI_UINT64_T, ctrl);
         }
         bad = drain(expect, rwhy, sizeof rwhy) != 0;
-        t2 = now_mono();
+        t2 = tern_now_mono();
         /* descriptors (may refuse: unrestorable pending receives) */
         if (!bad && !described) bad = describe_requests(&breq, &btypes, &nreq, rwhy, sizeof rwhy) != 0;
     }
-    double t3 = now_mono();
+    double t3 = tern_now_mono();
     last_quiesce = t3 - t0;
     phase[0] = t1 - t0 - tdesc; phase[1] = t2 - t1; phase[2] = t3 - t2 + tdesc; phase[3] = 0;
     last_fast = fast;
@@ -200,7 +201,7 @@ int checkpoint(uint64_t *epoch_out, uint64_t snaps, double t0, char *why, size_t
     m.ncomms = ncomm;
     m.quiesce_seconds = last_quiesce;
 
-    if (tern_world_rank == 0) mkdir_p(cfg_dir);
+    if (tern_world_rank == 0) tern_mkdir_p(cfg_dir);
     PMPI_Barrier(ctrl);
 
     tern_store_opts opts;
@@ -213,9 +214,9 @@ int checkpoint(uint64_t *epoch_out, uint64_t snaps, double t0, char *why, size_t
     tern_error_clear(&err);
     tern_ckpt_writer *w = NULL;
     int rc = 0;
-    tern_internal = 1;
+    tern_internal_enter();
     if (tern_ckpt_begin(ctrl, cfg_dir, epoch, &opts, &w, &err)) {
-        tern_internal = 0;
+        tern_internal_leave();
         snprintf(why, whylen, "%s", err.msg);
         free(breq.p); free(btypes.p); free(bcomm.p); free(bmemb.p);
         return -1;
@@ -264,11 +265,11 @@ int checkpoint(uint64_t *epoch_out, uint64_t snaps, double t0, char *why, size_t
     } else {
         rc = 1;
     }
-    tern_internal = 0;
+    tern_internal_leave();
     free(breq.p); free(btypes.p);
     free(bcomm.p);
     free(bmemb.p);
-    last_total = now_mono() - t0;
+    last_total = tern_now_mono() - t0;
     return rc;
 }
 

@@ -366,8 +366,7 @@ int comm_log_rebuild(MPI_Comm ctl, const comm_rec *recs, uint64_t nrecs, const v
     PMPI_Allreduce(&good, &allgood, 1, MPI_INT, MPI_MIN, ctl);
     if (!allgood) goto out;
 
-    int saved_internal = tern_internal;
-    tern_internal = 1;
+    tern_internal_enter();
     int *ubp = NULL, flag = 0, ub = 32767;
     PMPI_Comm_get_attr(ctl, MPI_TAG_UB, &ubp, &flag);
     if (flag && ubp && *ubp > ub) ub = *ubp;
@@ -386,7 +385,7 @@ int comm_log_rebuild(MPI_Comm ctl, const comm_rec *recs, uint64_t nrecs, const v
             rc = -1;   /* go on: the other members are making theirs */
         }
     }
-    tern_internal = saved_internal;
+    tern_internal_leave();
 
     /* Children made from now on must not repeat a saved gid: constructor
      * counts go on from the saved ones (the same on every member, as the

@@ -2,10 +2,12 @@
  * They are coord's, not mpiwrap's, because they start and end the protocol:
  * mpiwrap (below) offers tern_wrap_after_init and its flags, and coord sets
  * up and tears down what its other modules need (coord/README.md lists
- * them). Owns ctrl and the spawned flag (coord.h).
+ * them). Owns nothing: the state made here belongs to the modules that
+ * make it (control.c, triggers.c, restart.c, ...).
  */
 #define _GNU_SOURCE
-#include "coord.h"
+#include "control.h"
+#include "app_refs.h"
 #include "tern.h"
 #include "wrap.h"
 #include "clock.h"
@@ -20,9 +22,6 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
-
-MPI_Comm ctrl = MPI_COMM_NULL;      /* private dup of MPI_COMM_WORLD */
-int spawned;   /* started by MPI_Comm_spawn: not the job's rank 0 */
 
 /* ---- init / finalize -------------------------------------------------------- */
 static int test_raise;   /* TERN_TEST_RAISE=1: raise the trigger signal around MPI_Init/Finalize */
@@ -41,30 +40,41 @@ static void coord_after_finalize(void)
     if (test_raise) raise(cfg_signal);   /* after MPI_Finalize: must be ignored */
 }
 
+/* An application that never refers to tern_snapshot() (a plain mpicc
+ * binary under LD_PRELOAD) can never be checkpointed in API mode: say so at
+ * MPI_Init, to the events (tern checkpoint answers from there), to request
+ * files already waiting and, with an interval, on stderr -- not only at
+ * MPI_Finalize. */
+#define NO_SNAPSHOT_POINTS \
+    "the application has no snapshot points (it does not call tern_snapshot(); API mode checkpoints only there)"
+
+static void report_no_snapshot_points(void)
+{
+    if (app_imports("tern_snapshot") != 0) return;
+    triggers_unservable();
+    if (tern_world_rank != 0 || spawned) return;
+    event("no_snapshot_points reason=%s", NO_SNAPSHOT_POINTS);
+    if (cfg_interval > 0)
+        say("TERN_INTERVAL=%g: no checkpoint will be taken: %s", cfg_interval, NO_SNAPSHOT_POINTS);
+    rescan_requests();
+    requests_answer_all("failed: " NO_SNAPSHOT_POINTS);
+}
+
 static void coord_init(void)
 {
-    tern_internal = 1;
-    PMPI_Comm_dup(MPI_COMM_WORLD, &ctrl);
-    PMPI_Comm_set_name(ctrl, "tern-control");
-    tern_internal = 0;
+    control_open();
     scratch_init();
     install_signal();
     if (test_raise) raise(cfg_signal);   /* during MPI_Init: must be ignored */
-    MPI_Comm parent = MPI_COMM_NULL;
-    PMPI_Comm_get_parent(&parent);
-    if (parent != MPI_COMM_NULL) {
-        /* a spawned child: not part of the job's protocol, writes no events */
-        spawned = 1;
-        tern_unsafe_mark("MPI_Comm_spawn (this process was spawned)", TERN_UNSAFE_DYN, 0);
-    }
     interval_restart();
     if (cfg_restart) restart_open();
     /* triggers that arrived before MPI_Init returned are dropped */
     forget_signal();
     if (tern_restarted())
-        event("restarted epoch=%" PRIu64 " time=%.6f", tern_epoch(), now_wall());
+        event("restarted epoch=%" PRIu64 " time=%.6f", tern_epoch(), tern_now_wall());
     else if (getenv("TERN_DIR"))
-        event("started nranks=%d time=%.6f", tern_world_size, now_wall());
+        event("started nranks=%d time=%.6f", tern_world_size, tern_now_wall());
+    report_no_snapshot_points();
 }
 
 static void coord_finalize(void)
@@ -80,9 +90,7 @@ static void coord_finalize(void)
         requests_answer_all(t);
     }
     restart_close();
-    tern_internal = 1;
-    PMPI_Comm_free(&ctrl);
-    tern_internal = 0;
+    control_close();
 }
 
 /* ---- the entry points ---------------------------------------------------------- */
@@ -114,7 +122,7 @@ int MPI_Finalize(void)
         coord_finalize();
         tern_finalized = 1;
     }
-    tern_internal = 1;   /* whatever runs from here on is not the application's */
+    tern_internal_enter();   /* whatever runs from here on is not the application's */
     int rc = PMPI_Finalize();
     coord_after_finalize();
     return rc;

@@ -108,7 +108,7 @@ int drain(const uint64_t *expect, char *why, size_t whylen)
 {
     int W = tern_world_size, rc = 0;
     const uint64_t *recvd_from = tern_wrecvd;   /* live: the drain's receives count too */
-    double last = now_mono();
+    double last = tern_now_mono();
     int last_missing = -1;
     char *deficit = xs_deficit;
     for (;;) {
@@ -128,8 +128,8 @@ int drain(const uint64_t *expect, char *why, size_t whylen)
         }
         if (missing != last_missing) {
             last_missing = missing;
-            last = now_mono();
-        } else if (now_mono() - last > drain_timeout) {
+            last = tern_now_mono();
+        } else if (tern_now_mono() - last > drain_timeout) {
             snprintf(why, whylen, "drain: %d message(s) counted as sent to this rank (e.g. by rank %d) "
                      "never arrived within %.0f s (a communicator freed with traffic in flight?)",
                      missing, from, drain_timeout);
@@ -140,7 +140,7 @@ int drain(const uint64_t *expect, char *why, size_t whylen)
     /* every message sent to us has arrived; our own sends complete once the
      * receivers have taken them (they are draining too), and a matched
      * receive once its sender, also draining, moves the data */
-    last = now_mono();
+    last = tern_now_mono();
     for (; rc == 0;) {
         int active = 0;
         for (uint32_t i = 0; i < tr_hiwater; i++) {
@@ -151,7 +151,7 @@ int drain(const uint64_t *expect, char *why, size_t whylen)
         }
         if (!active) break;
         progress_app_reqs();
-        if (now_mono() - last > drain_timeout) {
+        if (tern_now_mono() - last > drain_timeout) {
             snprintf(why, whylen, "drain: a send or matched receive did not complete within %.0f s", drain_timeout);
             rc = -1;
         }

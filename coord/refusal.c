@@ -6,7 +6,7 @@
 #define _GNU_SOURCE
 #include "refusal.h"
 #include "wrap.h"
-#include "coord.h"
+#include "control.h"
 #include "report.h"
 
 #include <inttypes.h>

@@ -4,9 +4,11 @@
  */
 #define _GNU_SOURCE
 #include "report.h"
+
+#include "fs.h"
 #include "error.h"
 #include "config.h"
-#include "coord.h"
+#include "control.h"
 #include "wrap.h"
 
 #include <errno.h>
@@ -28,21 +30,6 @@ void say(const char *fmt, ...)
 }
 
 /* ---- events (rank 0) ------------------------------------------------------ */
-int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            mkdir(tmp, 0777);
-            *p = '/';
-        }
-    }
-    if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
-    return 0;
-}
-
 void event(const char *fmt, ...)
 {
     if (tern_world_rank != 0 || spawned) return;
@@ -52,7 +39,7 @@ void event(const char *fmt, ...)
     vsnprintf(line, sizeof line - 2, fmt, ap);
     va_end(ap);
     strcat(line, "\n");
-    mkdir_p(cfg_dir);
+    tern_mkdir_p(cfg_dir);
     snprintf(path, sizeof path, "%s/events", cfg_dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (fd < 0) return;

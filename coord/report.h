@@ -12,7 +12,6 @@ void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Rank 0 of the job (not a spawned child): append one line to cfg_dir/events. */
 void event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* mkdir -p; 0, or -1 when the last component could not be made. */
-int mkdir_p(const char *path);
 
 #pragma GCC visibility pop
 #endif

@@ -7,7 +7,6 @@
 #include "requests.h"
 #include "clock.h"
 #include "config.h"
-#include "triggers.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -46,7 +45,7 @@ static int seen(const char *id)
 /* Rank 0: look for new request files (at most every 50 ms). */
 void scan_requests(void)
 {
-    double t = now_mono();
+    double t = tern_now_mono();
     if (t - last_scan < 0.05) return;
     last_scan = t;
     DIR *d = opendir(cfg_dir);

@@ -13,6 +13,10 @@
 
 #pragma GCC visibility push(hidden)
 
+/* The trigger bits every source reports and the agreement ORs. */
+#define TRIG_CKPT 1u   /* take a checkpoint */
+#define TRIG_STOP 2u   /* ... and stop the job after it */
+
 /* TRIG_* bits of the requests seen and not yet riding an agreement. */
 extern unsigned file_flags;
 

@@ -9,7 +9,7 @@
 #include "wrap.h"
 #include "tern_store.h"
 #include "config.h"
-#include "coord.h"
+#include "control.h"
 #include "describe.h"
 #include "comm_log.h"
 #include "handles.h"
@@ -49,7 +49,7 @@ void restart_open(void)
 {
     tern_error err;
     tern_error_clear(&err);
-    tern_internal = 1;
+    tern_internal_enter();
     int rc = tern_ckpt_open(cfg_restart, &rst, &err);
     if (rc == 0) {
         const tern_ckpt_info *info = tern_ckpt_get_info(rst);
@@ -72,7 +72,7 @@ void restart_open(void)
             rc = -1;
         }
     }
-    tern_internal = 0;
+    tern_internal_leave();
     int ok = rc == 0, all = 0;
     PMPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, ctrl);
     if (!all) {
@@ -86,10 +86,10 @@ void restart_open(void)
     if ((int)rst_meta.nranks == tern_world_size && rst_meta.nreqs) {
         size_t n = rst_meta.nreqs * sizeof(req_rec);
         req_rec *r = malloc(n);
-        tern_internal = 1;
+        tern_internal_enter();
         if (tern_ckpt_read(rst, tern_world_rank, "_tern_reqs", r, n, &err) == 0)
             for (uint64_t i = 0; i < rst_meta.nreqs; i++) tr_reserve(r[i].idx);
-        tern_internal = 0;
+        tern_internal_leave();
         free(r);
     }
 }
@@ -103,9 +103,9 @@ int tern_array_layout(const char *name, int64_t *global_count, int *saved_nranks
     size_t es;
     uint64_t total, *counts = NULL;
     tern_error err;
-    tern_internal = 1;
+    tern_internal_enter();
     int rc = tern_ckpt_array_info(rst, name, &es, &total, &counts, &err);
-    tern_internal = 0;
+    tern_internal_leave();
     if (rc) {
         say("tern_array_layout(%s): %s", name, err.msg);
         return -1;
@@ -133,7 +133,7 @@ static int recover_regions(void)
     int rc = 0;
     i = 0;
     for (region *r = regions; r && !rc; r = r->next, i++) {
-        tern_internal = 1;
+        tern_internal_enter();
         if (rst_meta.arrays) {
             size_t es;
             uint64_t total, *rc_counts = NULL;
@@ -174,7 +174,7 @@ static int recover_regions(void)
             else if (tern_ckpt_read(rst, tern_world_rank, r->name, r->ptr, r->bytes, &err))
                 rc = rst_fail("region %s: %s", r->name, err.msg);
         }
-        tern_internal = 0;
+        tern_internal_leave();
     }
     free(counts);
     free(offs);
@@ -191,7 +191,7 @@ static int recover_protocol_state(int ok)
     if ((int)rst_meta.nranks != tern_world_size) return rc;
     size_t nc = rst_meta.ncomms * sizeof(comm_rec);
     comm_rec *cr = malloc(nc + 1);
-    tern_internal = 1;
+    tern_internal_enter();
     if (!rc && tern_ckpt_read(rst, tern_world_rank, "_tern_comms", cr, nc, &err)) rc = rst_fail("%s", err.msg);
     tern_segment_info *segs = NULL;
     int nsegs = 0, has_log = 0;
@@ -218,7 +218,7 @@ static int recover_protocol_state(int ok)
     if (!rc && rst_meta.version >= 2 && !has_log)
         rc = rst_fail("segment %s is missing from a protocol version %u checkpoint", COMM_LOG_SEGMENT, rst_meta.version);
     if (!rc && lsize && tern_ckpt_read(rst, tern_world_rank, COMM_LOG_SEGMENT, lb, lsize, &err)) rc = rst_fail("%s", err.msg);
-    tern_internal = 0;
+    tern_internal_leave();
 
     /* before anything is matched to its communicator: the saved ones this
      * run has not made again are rebuilt at their saved ordinals */
@@ -331,9 +331,9 @@ int tern_recover(void)
         uintptr_t old[NPREHANDLES];
         tern_error err;
         int src = (int)rst_meta.nranks == tern_world_size ? tern_world_rank : 0;
-        tern_internal = 1;
+        tern_internal_enter();
         int e = tern_ckpt_read(rst, src, "_tern_handles", old, sizeof(uintptr_t) * rst_meta.nhandles, &err);
-        tern_internal = 0;
+        tern_internal_leave();
         if (e) rc = rst_fail("%s", err.msg);
         else fix_prehandles(old, (int)rst_meta.nhandles);
     }
@@ -347,9 +347,9 @@ int tern_recover(void)
 void restart_close(void)
 {
     if (rst) {
-        tern_internal = 1;
+        tern_internal_enter();
         tern_ckpt_close(rst);
-        tern_internal = 0;
+        tern_internal_leave();
         rst = NULL;
     }
 }

@@ -11,7 +11,7 @@
 #include "checkpoint.h"
 #include "clock.h"
 #include "config.h"
-#include "coord.h"
+#include "control.h"
 #include "report.h"
 #include "requests.h"
 #include "triggers.h"
@@ -36,10 +36,10 @@ static uint64_t root_epoch(void)
         uint64_t *eps = NULL;
         int n = 0;
         tern_error err;
-        tern_internal = 1;
+        tern_internal_enter();
         if (tern_store_list(cfg_dir, &eps, &n, &err) == 0 && n > 0 && eps[n - 1] + 1 > next_epoch)
             next_epoch = eps[n - 1] + 1;
-        tern_internal = 0;
+        tern_internal_leave();
         free(eps);
         listed = 1;
     }
@@ -100,7 +100,7 @@ int tern_snapshot(void)
     double t0 = 0;
     if (agree_pending) {
         PMPI_Wait(&agree_req, MPI_STATUS_IGNORE);
-        t0 = now_mono();   /* the decision is known here (coordination starts) */
+        t0 = tern_now_mono();   /* the decision is known here (coordination starts) */
         decided = agree_recv;
         agree_pending = 0;
         /* the request files whose bits rode on that agreement */

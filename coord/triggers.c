@@ -9,7 +9,7 @@
 #include "wrap.h"
 #include "clock.h"
 #include "config.h"
-#include "coord.h"
+#include "control.h"
 #include "requests.h"
 
 #include <signal.h>
@@ -17,9 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 int cfg_signal = SIGUSR1;
 static volatile sig_atomic_t sig_flag;
+/* set on rank 0 of a job whose application has no snapshot points: the
+ * signal is answered at once, from the handler (write() is safe there) */
+static volatile sig_atomic_t sig_unservable;
+static const char unservable_msg[] =
+    "tern: rank 0: checkpoint signal ignored: the application has no snapshot points "
+    "(it does not call tern_snapshot(); API mode checkpoints only there)\n";
 static int api_flag;                       /* tern_request_checkpoint() */
 static double next_interval_due;
 
@@ -28,6 +35,15 @@ static void on_signal(int s)
 {
     (void)s;
     sig_flag = 1;
+    if (sig_unservable) {
+        ssize_t w = write(2, unservable_msg, sizeof unservable_msg - 1);
+        (void)w;
+    }
+}
+
+void triggers_unservable(void)
+{
+    if (tern_world_rank == 0 && !spawned) sig_unservable = 1;
 }
 
 static int parse_signal(const char *s)
@@ -81,8 +97,8 @@ unsigned local_triggers(void)
         api_flag = 0;
         f |= TRIG_CKPT;
     }
-    if (cfg_interval > 0 && now_mono() >= next_interval_due) {
-        next_interval_due = now_mono() + cfg_interval;
+    if (cfg_interval > 0 && tern_now_mono() >= next_interval_due) {
+        next_interval_due = tern_now_mono() + cfg_interval;
         f |= TRIG_CKPT;
     }
     if (tern_world_rank == 0 && !spawned) {
@@ -95,7 +111,7 @@ unsigned local_triggers(void)
 
 void interval_restart(void)
 {
-    if (cfg_interval > 0) next_interval_due = now_mono() + cfg_interval;
+    if (cfg_interval > 0) next_interval_due = tern_now_mono() + cfg_interval;
 }
 
 void forget_signal(void)

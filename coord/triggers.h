@@ -10,10 +10,9 @@
 #ifndef TERN_COORD_TRIGGERS_H
 #define TERN_COORD_TRIGGERS_H
 
-#pragma GCC visibility push(hidden)
+#include "requests.h"   /* the request files are the lowest trigger source; TRIG_* */
 
-#define TRIG_CKPT 1u
-#define TRIG_STOP 2u
+#pragma GCC visibility push(hidden)
 
 extern int cfg_signal;   /* TERN_SIGNAL: the trigger signal, 0 for none (set by install_signal) */
 
@@ -30,6 +29,9 @@ void interval_restart(void);
 void forget_signal(void);
 /* A signal or tern_request_checkpoint() not yet taken by local_triggers(). */
 int triggers_pending(void);
+/* The application has no snapshot points: from now on rank 0 answers the
+ * trigger signal at once with a line on stderr (it is still noted). */
+void triggers_unservable(void);
 
 #pragma GCC visibility pop
 #endif

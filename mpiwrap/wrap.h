@@ -28,9 +28,19 @@
 #define TERN_TAG_REQ 0xA7C2u
 #define TERN_TAG_MSG 0xA7C3u
 
-/* Set while tern itself (the store, HDF5, the protocol) calls MPI: wrappers
- * then go straight to PMPI, outside every counter. */
+/* Non-zero while tern itself (the store, HDF5's MPI-IO, the protocol) calls
+ * MPI: wrappers then go straight to PMPI, outside every counter. It is a
+ * depth, so that a tern function that enters may call another that enters
+ * too; only tern_internal_enter() and tern_internal_leave() change it (the
+ * test stack.layering keeps it so). One process-wide depth, not per thread:
+ * tern's own calls run on the thread that holds the protocol. */
 extern int tern_internal;
+
+static inline void tern_internal_enter(void) { tern_internal++; }
+static inline void tern_internal_leave(void)
+{
+    if (tern_internal > 0) tern_internal--;
+}
 
 /* ---- drained messages --------------------------------------------------- */
 typedef struct tern_msg {

@@ -1,6 +1,6 @@
 /* drain_commit.pml: the counting drain and two-phase commit of tern, 3 ranks.
  *
- * What is modelled (design.md, "The protocol", steps 2, 4, 6, 7):
+ * What is modelled (docs/architecture.md, "One checkpoint, by module": agree, drain, commit, restart):
  *  - Application phase. Each rank runs an application loop that may, in any
  *    order: post a send of a new message (a unique id) to either peer, up to
  *    K messages per peer; complete a receive of a message that has arrived
