@@ -1,448 +1,267 @@
-/* tern restart and tern migrate. */
+/* tern restart (restart.h): a job from one of its checkpoints. */
 #include <errno.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "jobs.h"
-#include "verbs.h"
+#include "cli.h"
+#include "jobdir.h"
+#include "launch.h"
+#include "mpirun_args.h"
+#include "options.h"
+#include "placement.h"
+#include "restart.h"
 #include "tern_store.h"
+#include "verbs.h"
 
-int jobs_settings_opt(const char *verb, int argc, char **argv, int *i, jobs_settings *s,
-                      int *mask);
+/* One restart, stage by stage (jobs_restart). */
+typedef struct restart_job {
+    const jobs_restart_opts *o;
+    const char *verb;
+    char from[4096];                 /* --from made absolute, or "" */
+    char dir[4096];                  /* the job directory */
+    jobfile jf;                      /* its job file (empty when there is none) */
+    int have_jf;
+    char ckpt[4096];                 /* the checkpoint restarted from */
+    tern_ckpt *c;
+    const tern_ckpt_info *info;
+    char *launcher;                  /* given after --, or NULL */
+    strv sopts, sprog, uopts, uprog; /* mpirun options and program: saved, user's */
+    const strv *prog;                /* the user's program, else the saved one */
+    strv opts;                       /* -np N --rankfile F, the merged options */
+    int oversubscribe;
+    char rankfile[4200];
+    jobs_placement pl;
+    char hosts[4096];                /* the hosts that got ranks */
+} restart_job;
 
-/* ---- merging mpirun options ------------------------------------------------ */
-static const char *oname(const char *a)
+/* ---- the job and its checkpoint ---------------------------------------------- */
+/* The job directory (from --from when only that is given) and its job
+ * file; a job still running on this host is refused unless dry_run. */
+static int read_job(restart_job *r)
 {
-    if (a[0] != '-') return a;
-    a++;
-    return a[0] == '-' ? a + 1 : a;
-}
-
-/* saved options, then the user's: an --mca KEY or -x NAME the user gives
- * replaces the saved one; other repeated options are dropped. */
-static void merge_opts(const strv *saved, const strv *user, strv *out)
-{
-    strv u = {0};
-    for (int i = 0; i < user->n; i++) sv_push(&u, user->v[i]);
-    for (int i = 0; i < saved->n; i++) {
-        int k = mpi_opt_nargs(saved->v[i]);
-        int drop = 0;
-        const char *n = oname(saved->v[i]);
-        for (int j = 0; j < u.n; j++) {
-            int kj = mpi_opt_nargs(u.v[j]);
-            if (!strcmp(oname(u.v[j]), n)) {
-                if (k == 2 && kj == 2 && i + 1 < saved->n && j + 1 < u.n &&
-                    !strcmp(saved->v[i + 1], u.v[j + 1]))
-                    drop = 1;
-                else if (k == 1 && !strcmp(n, "x") && i + 1 < saved->n && j + 1 < u.n &&
-                         strcspn(saved->v[i + 1], "=") == strcspn(u.v[j + 1], "=") &&
-                         !strncmp(saved->v[i + 1], u.v[j + 1], strcspn(u.v[j + 1], "=")))
-                    drop = 1;
-                else if (k == 0 || (k == 1 && strcmp(n, "x")))
-                    drop = 1;
-            }
-            j += kj;
-        }
-        if (!drop) {
-            sv_push(out, saved->v[i]);
-            for (int j = 0; j < k && i + 1 < saved->n; j++) sv_push(out, saved->v[++i]);
-        } else {
-            i += k;
-        }
+    const jobs_restart_opts *o = r->o;
+    if (o->from) {
+        if (!jobs_is_file(o->from) && !jobs_is_dir(o->from))
+            return tern_cli_fail(r->verb, -1, "no such checkpoint: %s", o->from);
+        if (!realpath(o->from, r->from))
+            return tern_cli_fail(r->verb, -1, "%s: %s", o->from, strerror(errno));
     }
-    for (int i = 0; i < u.n; i++) sv_push(out, u.v[i]);
-    sv_free(&u);
-}
-
-/* ---- hosts ------------------------------------------------------------------- */
-typedef struct host {
-    char name[256];
-    int slots;        /* from a hostfile, -1 none */
-    int cores;        /* from hwloc, -1 unknown */
-    int cap;          /* ranks it can hold */
-    int load;
-    strv ranks;
-} host;
-
-static int find_host(host *h, int n, const char *name)
-{
-    for (int i = 0; i < n; i++)
-        if (!strcmp(h[i].name, name)) return i;
-    return -1;
-}
-
-static int read_hostfile(const char *verb, const char *path, host **hs, int *n)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return tern_cli_fail(verb, -1, "%s: %s", path, strerror(errno));
-    char line[1024];
-    while (fgets(line, sizeof line, f)) {
-        char *p = line + strspn(line, " \t");
-        p[strcspn(p, "#\n")] = 0;
-        if (!*p) continue;
-        char name[256];
-        size_t k = strcspn(p, " \t");
-        snprintf(name, sizeof name, "%.*s", (int)k, p);
-        int slots = -1;
-        char *s = strstr(p + k, "slots=");
-        if (s && (s == p + k || s[-1] == ' ' || s[-1] == '\t')) slots = atoi(s + 6);
-        if (find_host(*hs, *n, name) >= 0) continue;
-        *hs = realloc(*hs, (size_t)(*n + 1) * sizeof **hs);
-        host *h = &(*hs)[(*n)++];
-        memset(h, 0, sizeof *h);
-        snprintf(h->name, sizeof h->name, "%s", name);
-        h->slots = slots;
-        h->cores = -1;
+    if (!o->dir_arg && !o->job && r->from[0]) {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s", r->from);
+        snprintf(r->dir, sizeof r->dir, "%s", jobs_is_dir(r->from) ? r->from : dirname(tmp));
+    } else if (jobs_resolve_dir(r->verb, o->dir_arg, o->job, r->dir, sizeof r->dir)) {
+        return -1;
     }
-    fclose(f);
-    if (!*n) return tern_cli_fail(verb, -1, "%s: no hosts in it", path);
+    r->have_jf = jobfile_read(r->dir, &r->jf) == 0;
+    pid_t pid;
+    if (r->have_jf && !o->dry_run && jobfile_local_mpirun(&r->jf, &pid) && jobs_pid_alive(pid))
+        return tern_cli_fail(r->verb, -1, "%s: the job is still running (mpirun pid %s): stop it first, or use 'tern migrate'",
+                             r->dir, jobfile_get(&r->jf, "mpirun_pid"));
     return 0;
 }
 
-static void split_csv(const char *s, strv *out)
+/* The epoch: the --from file, or the latest committed checkpoint of the
+ * --from directory or of the job directory. */
+static int open_checkpoint(restart_job *r)
 {
-    while (s && *s) {
-        size_t k = strcspn(s, ",");
-        if (k) sv_pushf(out, "%.*s", (int)k, s);
-        s += k;
-        if (*s) s++;
-    }
-}
-
-int jobs_restart(jobs_restart_opts *o)
-{
-    const char *V = o->verb;
-    int rc = 2;
-    char dir[4096];
-    char from_abs[4096] = "";
-    if (o->from) {
-        if (!jobs_is_file(o->from) && !jobs_is_dir(o->from))
-            return tern_cli_fail(V, 2, "no such checkpoint: %s", o->from);
-        if (!realpath(o->from, from_abs)) return tern_cli_fail(V, 2, "%s: %s", o->from, strerror(errno));
-    }
-    if (!o->dir_arg && !o->job && from_abs[0]) {
-        if (jobs_is_dir(from_abs)) snprintf(dir, sizeof dir, "%s", from_abs);
-        else {
-            char tmp[4096];
-            snprintf(tmp, sizeof tmp, "%s", from_abs);
-            snprintf(dir, sizeof dir, "%s", dirname(tmp));
-        }
-    } else if (jobs_resolve_dir(V, o->dir_arg, o->job, dir, sizeof dir)) {
-        return 2;
-    }
-    jobfile jf;
-    int have_jf = jobfile_read(dir, &jf) == 0;
-    if (!have_jf) memset(&jf, 0, sizeof jf);
-    if (have_jf && !o->dry_run) {
-        const char *h = jobfile_get(&jf, "host"), *mp = jobfile_get(&jf, "mpirun_pid");
-        if (h && mp && !strcmp(h, jobs_hostname()) && jobs_pid_alive((pid_t)atol(mp))) {
-            tern_cli_fail(V, 2, "%s: the job is still running (mpirun pid %s): stop it first, or use 'tern migrate'",
-                          dir, mp);
-            goto out_jf;
-        }
-    }
-
-    /* the checkpoint */
-    char ckpt[4096];
     tern_error err = {0};
-    const char *src = from_abs[0] ? from_abs : dir;
+    const char *src = r->from[0] ? r->from : r->dir;
     if (jobs_is_dir(src)) {
         uint64_t *ep = NULL;
         int n = 0;
-        if (tern_store_list(src, &ep, &n, &err)) {
-            tern_cli_fail_err(V, 2, &err);
-            goto out_jf;
-        }
+        if (tern_store_list(src, &ep, &n, &err)) return tern_cli_fail_err(r->verb, -1, &err);
         if (n == 0) {
             free(ep);
-            tern_cli_fail(V, 2, "no checkpoint to restart from in %s", src);
-            goto out_jf;
+            return tern_cli_fail(r->verb, -1, "no checkpoint to restart from in %s", src);
         }
-        tern_store_path(src, ep[n - 1], ckpt, sizeof ckpt);
+        tern_store_path(src, ep[n - 1], r->ckpt, sizeof r->ckpt);
         free(ep);
     } else {
-        snprintf(ckpt, sizeof ckpt, "%s", src);
+        snprintf(r->ckpt, sizeof r->ckpt, "%s", src);
     }
-    tern_ckpt *c = NULL;
-    if (tern_ckpt_open(ckpt, &c, &err)) {
-        tern_cli_fail_err(V, 2, &err);
-        goto out_jf;
-    }
-    const tern_ckpt_info *info = tern_ckpt_get_info(c);
-    int nranks = info->nranks;
+    if (tern_ckpt_open(r->ckpt, &r->c, &err)) return tern_cli_fail_err(r->verb, -1, &err);
+    r->info = tern_ckpt_get_info(r->c);
+    return 0;
+}
 
-    /* the command */
-    strv sopts = {0}, sprog = {0}, uopts = {0}, uprog = {0}, opts = {0}, merged = {0};
-    char *launcher = NULL;
-    mpi_split(jf.args.n, jf.args.v, NULL, &sopts, &sprog);
-    mpi_split(o->user_args.n, o->user_args.v, &launcher, &uopts, &uprog);
-    strv *prog = uprog.n ? &uprog : &sprog;
-    host *hs = NULL;
-    int nh = 0;
-    int *where = NULL;
-    if (!prog->n) {
-        tern_cli_fail(V, 2, "%s: no job file and no program given after --", dir);
-        goto out;
-    }
-    int un = mpi_nranks(&uopts);
-    if (un && un != nranks) {
-        tern_cli_fail(V, 2, "rank count mismatch: the checkpoint has %d ranks, -np asks for %d",
-                      nranks, un);
-        goto out;
-    }
-    {
-        strv s1 = {0}, s2 = {0};
-        mpi_strip_placement(&sopts, &s1);
-        mpi_strip_placement(&uopts, &s2);
-        merge_opts(&s1, &s2, &merged);
-        sv_free(&s1);
-        sv_free(&s2);
-    }
-    int oversub = mpi_oversubscribe(&merged);
+/* ---- the command ------------------------------------------------------------------- */
+/* The saved command line with the user's over it: the rank count is the
+ * checkpoint's, placement is the rankfile's. */
+static int plan_command(restart_job *r)
+{
+    int nranks = r->info->nranks;
+    mpi_split(r->jf.args.n, r->jf.args.v, NULL, &r->sopts, &r->sprog);
+    mpi_split(r->o->user_args.n, r->o->user_args.v, &r->launcher, &r->uopts, &r->uprog);
+    r->prog = r->uprog.n ? &r->uprog : &r->sprog;
+    if (!r->prog->n)
+        return tern_cli_fail(r->verb, -1, "%s: no job file and no program given after --", r->dir);
+    int asked = mpi_nranks(&r->uopts);
+    if (asked && asked != nranks)
+        return tern_cli_fail(r->verb, -1, "rank count mismatch: the checkpoint has %d ranks, -np asks for %d",
+                             nranks, asked);
+    strv saved = {0}, user = {0}, merged = {0};
+    mpi_strip_placement(&r->sopts, &saved);
+    mpi_strip_placement(&r->uopts, &user);
+    mpi_merge_opts(&saved, &user, &merged);
+    r->oversubscribe = mpi_oversubscribe(&merged);
+    snprintf(r->rankfile, sizeof r->rankfile, "%s/rankfile", r->dir);
+    sv_push(&r->opts, "-np");
+    sv_pushf(&r->opts, "%d", nranks);
+    sv_push(&r->opts, "--rankfile");
+    sv_push(&r->opts, r->rankfile);
+    sv_push_all(&r->opts, &merged);
+    sv_free(&saved);
+    sv_free(&user);
+    sv_free(&merged);
+    return 0;
+}
 
-    /* the hosts */
-    strv used = {0};
-    for (int i = 0; i < info->nnodes; i++) sv_push(&used, info->nodes[i].host);
-    if (o->hostfile) {
-        if (read_hostfile(V, o->hostfile, &hs, &nh)) goto out;
-    } else {
-        for (int i = 0; i < info->nnodes; i++) {
-            hs = realloc(hs, (size_t)(nh + 1) * sizeof *hs);
-            memset(&hs[nh], 0, sizeof *hs);
-            snprintf(hs[nh].name, sizeof hs[nh].name, "%s", info->nodes[i].host);
-            hs[nh].slots = -1;
-            hs[nh].cores = -1;
-            nh++;
-        }
-    }
-    for (int e = 0; e < o->exclude.n; e++) {
-        const char *x = o->exclude.v[e];
-        int k = find_host(hs, nh, x);
-        if (!sv_has(&used, x) && k < 0) {
-            char *all = sv_join(&used, ", ");
-            tern_cli_fail(V, 2, "host %s in --exclude was not used by the job (it ran on %s)", x, all);
-            free(all);
-            sv_free(&used);
-            goto out;
-        }
-        if (k >= 0) {
-            memmove(&hs[k], &hs[k + 1], (size_t)(nh - k - 1) * sizeof *hs);
-            nh--;
-        }
-    }
-    sv_free(&used);
-    if (nh == 0) {
-        tern_cli_fail(V, 2, "no host left to restart on (all are excluded)");
-        goto out;
-    }
-    int local_cores = -2;
-    long total = 0;
-    for (int i = 0; i < nh; i++) {
-        for (int k = 0; k < info->nnodes; k++)
-            if (!strcmp(info->nodes[k].host, hs[i].name))
-                hs[i].cores = jobs_cores_of_xml(info->nodes[k].topology_xml);
-        if (hs[i].cores < 0 && !strcmp(hs[i].name, jobs_hostname())) {
-            if (local_cores == -2) local_cores = jobs_local_cores();
-            hs[i].cores = local_cores;
-        }
-        hs[i].cap = hs[i].slots >= 0 ? hs[i].slots : hs[i].cores;
-        if (hs[i].cap < 0) {
-            tern_cli_fail(V, 2, "cannot tell how many ranks %s can hold: give 'slots=N' for it in the hostfile",
-                          hs[i].name);
-            goto out;
-        }
-        total += hs[i].cap;
-    }
-    if (total < nranks && !oversub) {
-        char list[4096] = "";
-        for (int i = 0; i < nh; i++) {
-            char one[400];
-            snprintf(one, sizeof one, "%s%s: %d", i ? ", " : "", hs[i].name, hs[i].cap);
-            strncat(list, one, sizeof list - strlen(list) - 1);
-        }
-        tern_cli_fail(V, 2,
-            "cannot place %d ranks: the hosts hold %ld (%s); add hosts with --hostfile, or pass --oversubscribe to mpirun",
-            nranks, total, list);
-        goto out;
-    }
-    /* placement: ranks stay where they ran when that host is still there and
-     * has room; the others go to the host with the most room left */
-    where = malloc(sizeof(int) * (size_t)(nranks > 0 ? nranks : 1));
-    for (int r = 0; r < nranks; r++) where[r] = -1;
-    for (int k = 0; k < info->nnodes; k++) {
-        int h = find_host(hs, nh, info->nodes[k].host);
-        if (h < 0) continue;
-        for (int j = 0; j < info->nodes[k].nranks; j++) {
-            int r = info->nodes[k].ranks[j];
-            if (r >= 0 && r < nranks && where[r] < 0 && hs[h].load < hs[h].cap) {
-                where[r] = h;
-                hs[h].load++;
-            }
-        }
-    }
-    for (int r = 0; r < nranks; r++) {
-        if (where[r] >= 0) continue;
-        int best = -1;
-        double bestv = 0;
-        for (int h = 0; h < nh; h++) {
-            /* room left, or (oversubscribing) the smallest load per core */
-            double v = hs[h].load < hs[h].cap ? 1e9 + hs[h].cap - hs[h].load
-                       : -(double)(hs[h].load + 1) / (hs[h].cap > 0 ? hs[h].cap : 1);
-            if (best < 0 || v > bestv) best = h, bestv = v;
-        }
-        where[r] = best;
-        hs[best].load++;
-    }
-    /* rankfile: slot = index on the host modulo its cores. A host the job
-     * never ran on has no topology in the checkpoint: assume it is like the
-     * smallest node the job ran on (a slot number past its cores would make
-     * mpirun fail). */
-    int guess = -1;
-    for (int k = 0; k < info->nnodes; k++) {
-        int cc = jobs_cores_of_xml(info->nodes[k].topology_xml);
-        if (cc > 0 && (guess < 0 || cc < guess)) guess = cc;
-    }
-    if (guess < 0) guess = jobs_local_cores();
-    if (guess < 1) guess = 1;
-    char rankfile[4200];
-    snprintf(rankfile, sizeof rankfile, "%s/rankfile", dir);
-    {
-        strv lines = {0};
-        int *idx = calloc((size_t)nh, sizeof(int));
-        for (int r = 0; r < nranks; r++) {
-            host *h = &hs[where[r]];
-            int cores = h->cores > 0 ? h->cores
-                        : (h->cap > 0 && h->cap < guess ? h->cap : guess);
-            sv_pushf(&lines, "rank %d=%s slot=%d", r, h->name, idx[where[r]]++ % cores);
-            sv_pushf(&h->ranks, "%d", r);
-        }
-        free(idx);
-        char *text = sv_join(&lines, "\n");
-        size_t tl = strlen(text);
-        text = realloc(text, tl + 2);
-        strcpy(text + tl, "\n");
-        if (!o->dry_run && jobs_write_file_atomic(rankfile, text)) {
-            tern_cli_fail(V, 2, "%s: cannot write: %s", rankfile, strerror(errno));
-            free(text);
-            sv_free(&lines);
-            goto out;
-        }
-        free(text);
-        sv_free(&lines);
-    }
-    sv_pushf(&opts, "-np");
-    sv_pushf(&opts, "%d", nranks);
-    sv_push(&opts, "--rankfile");
-    sv_push(&opts, rankfile);
-    for (int i = 0; i < merged.n; i++) sv_push(&opts, merged.v[i]);
+/* Where the ranks go, and the rankfile that says so (not written by a dry
+ * run). */
+static int plan_placement(restart_job *r)
+{
+    const jobs_restart_opts *o = r->o;
+    if (jobs_place(r->verb, r->info, o->hostfile, &o->exclude, r->oversubscribe, &r->pl))
+        return -1;
+    char *text = jobs_rankfile(r->info, &r->pl);
+    int rc = 0;
+    if (!o->dry_run && jobs_write_file_atomic(r->rankfile, text))
+        rc = tern_cli_fail(r->verb, -1, "%s: cannot write: %s", r->rankfile, strerror(errno));
+    free(text);
+    jobs_placement_hosts(&r->pl, r->hosts, sizeof r->hosts);
+    return rc;
+}
 
-    /* settings: the job file's, then the options */
+/* ---- the plan, for --dry-run -------------------------------------------------------- */
+static void print_plan_json(const restart_job *r)
+{
+    printf("{\"checkpoint\":");
+    tern_json_str(stdout, r->ckpt);
+    printf(",\"epoch\":%llu,\"nranks\":%d,\"placement\":[", (unsigned long long)r->info->epoch,
+           r->info->nranks);
+    int first = 1;
+    for (int h = 0; h < r->pl.nhosts; h++) {
+        const jobs_host *x = &r->pl.hosts[h];
+        if (!x->load) continue;
+        printf("%s{\"host\":", first ? "" : ",");
+        first = 0;
+        tern_json_str(stdout, x->name);
+        printf(",\"cores\":%d,\"slots\":%d,\"ranks\":[", x->cores, x->slots);
+        for (int k = 0; k < x->ranks.n; k++) printf("%s%s", k ? "," : "", x->ranks.v[k]);
+        printf("]}");
+    }
+    printf("],\"command\":[");
+    for (int i = 0; i < r->opts.n; i++) {
+        if (i) printf(",");
+        tern_json_str(stdout, r->opts.v[i]);
+    }
+    for (int i = 0; i < r->prog->n; i++) {
+        printf(",");
+        tern_json_str(stdout, r->prog->v[i]);
+    }
+    printf("]}\n");
+}
+
+static void print_plan_text(const restart_job *r)
+{
+    printf("checkpoint %s (epoch %llu, %d ranks)\n", r->ckpt,
+           (unsigned long long)r->info->epoch, r->info->nranks);
+    for (int h = 0; h < r->pl.nhosts; h++) {
+        const jobs_host *x = &r->pl.hosts[h];
+        if (!x->load) continue;
+        char *rl = sv_join(&x->ranks, ",");
+        printf("%s: ranks %s (%d on %d %s%s)\n", x->name, rl, x->load, x->cap,
+               x->slots >= 0 ? "slots" : "cores", x->load > x->cap ? ", oversubscribed" : "");
+        free(rl);
+    }
+    char *c1 = sv_join(&r->opts, " "), *c2 = sv_join(r->prog, " ");
+    printf("command: %s %s\n", c1, c2);
+    free(c1);
+    free(c2);
+}
+
+static int print_plan(const restart_job *r)
+{
+    if (r->o->json) print_plan_json(r);
+    else print_plan_text(r);
+    return 0;
+}
+
+/* ---- the launch ----------------------------------------------------------------------- */
+/* As tern run would start it: the settings are the job file's, then the
+ * options'; the launcher the user's, then the saved one. */
+static void prepare_launch(const restart_job *r, jobs_launch *L)
+{
+    const jobs_restart_opts *o = r->o;
+    memset(L, 0, sizeof *L);
+    L->verb = r->verb;
+    jobs_settings_defaults(&L->set);
+    jobs_settings_from_jobfile(&L->set, &r->jf);
+    jobs_settings_override(&L->set, &o->set, o->set_given);
+    const char *job = jobfile_get(&r->jf, "job");
+    snprintf(L->set.job, sizeof L->set.job, "%s",
+             r->info->job[0] ? r->info->job : job ? job : "unnamed");
+    snprintf(L->set.dir, sizeof L->set.dir, "%s", r->dir);
+    const char *lib = jobfile_get(&r->jf, "lib");
+    if (r->have_jf && lib && !*lib) L->set.no_preload = 1;
+    L->launcher = r->launcher ? r->launcher : jobfile_get(&r->jf, "launcher");
+    L->opts = r->opts;
+    L->prog = *r->prog;
+    sv_push_all(&L->saved_args, &r->opts);
+    sv_push_all(&L->saved_args, r->prog);
+    L->restart_from = r->ckpt;
+    L->nranks = r->info->nranks;
+    L->hosts = r->hosts;
+    L->json = o->json;
+    L->quiet = o->quiet;
+    L->on_event = o->on_event;
+    L->ctx = o->ctx;
+}
+
+/* Runs the job in the directory it was started from; its exit status. */
+static int launch(const restart_job *r)
+{
+    if (!r->o->quiet && !r->o->json) {
+        fprintf(stderr, "tern %s: from %s (epoch %llu, %d ranks) on", r->verb, r->ckpt,
+                (unsigned long long)r->info->epoch, r->info->nranks);
+        for (int h = 0; h < r->pl.nhosts; h++) {
+            const jobs_host *x = &r->pl.hosts[h];
+            if (x->load) fprintf(stderr, " %s:%d", x->name, x->load);
+        }
+        fprintf(stderr, "\n");
+    }
     jobs_launch L;
-    memset(&L, 0, sizeof L);
-    L.verb = V;
-    const char *d;
-    snprintf(L.set.interval, sizeof L.set.interval, "%s", (d = jobfile_get(&jf, "interval")) ? d : "0");
-    snprintf(L.set.signal, sizeof L.set.signal, "%s", (d = jobfile_get(&jf, "signal")) ? d : "USR1");
-    snprintf(L.set.compress, sizeof L.set.compress, "%s", (d = jobfile_get(&jf, "compress")) ? d : "1");
-    snprintf(L.set.keep, sizeof L.set.keep, "%s", (d = jobfile_get(&jf, "keep")) ? d : "2");
-    if (o->interval) snprintf(L.set.interval, sizeof L.set.interval, "%s", o->interval);
-    if (o->signal) snprintf(L.set.signal, sizeof L.set.signal, "%s", o->signal);
-    if (o->compress) snprintf(L.set.compress, sizeof L.set.compress, "%s", o->compress);
-    if (o->keep) snprintf(L.set.keep, sizeof L.set.keep, "%s", o->keep);
-    snprintf(L.set.job, sizeof L.set.job, "%s",
-             info->job[0] ? info->job : (d = jobfile_get(&jf, "job")) ? d : "unnamed");
-    snprintf(L.set.dir, sizeof L.set.dir, "%s", dir);
-    const char *lib = jobfile_get(&jf, "lib");
-    if (have_jf && lib && !*lib) L.set.no_preload = 1;
-    L.launcher = launcher ? launcher : jobfile_get(&jf, "launcher");
-    L.opts = opts;
-    L.prog = *prog;
-    for (int i = 0; i < opts.n; i++) sv_push(&L.saved_args, opts.v[i]);
-    for (int i = 0; i < prog->n; i++) sv_push(&L.saved_args, prog->v[i]);
-    L.restart_from = ckpt;
-    L.nranks = nranks;
-    L.json = o->json;
-    L.quiet = o->quiet;
-    L.on_event = o->on_event;
-    L.ctx = o->ctx;
-    char hostlist[4096] = "";
-    for (int h = 0; h < nh; h++) {
-        if (!hs[h].load) continue;
-        if (hostlist[0]) strncat(hostlist, ",", sizeof hostlist - strlen(hostlist) - 1);
-        strncat(hostlist, hs[h].name, sizeof hostlist - strlen(hostlist) - 1);
-    }
-    L.hosts = hostlist;
-
-    if (o->dry_run && o->check_only) {
-        rc = 0;
-    } else if (o->dry_run) {
-        if (o->json) {
-            printf("{\"checkpoint\":");
-            tern_json_str(stdout, ckpt);
-            printf(",\"epoch\":%llu,\"nranks\":%d,\"placement\":[",
-                   (unsigned long long)info->epoch, nranks);
-            int first = 1;
-            for (int h = 0; h < nh; h++) {
-                if (!hs[h].load) continue;
-                printf("%s{\"host\":", first ? "" : ",");
-                first = 0;
-                tern_json_str(stdout, hs[h].name);
-                printf(",\"cores\":%d,\"slots\":%d,\"ranks\":[", hs[h].cores, hs[h].slots);
-                for (int k = 0; k < hs[h].ranks.n; k++) printf("%s%s", k ? "," : "", hs[h].ranks.v[k]);
-                printf("]}");
-            }
-            printf("],\"command\":[");
-            for (int i = 0; i < opts.n; i++) {
-                if (i) printf(",");
-                tern_json_str(stdout, opts.v[i]);
-            }
-            for (int i = 0; i < prog->n; i++) {
-                printf(",");
-                tern_json_str(stdout, prog->v[i]);
-            }
-            printf("]}\n");
-        } else {
-            printf("checkpoint %s (epoch %llu, %d ranks)\n", ckpt,
-                   (unsigned long long)info->epoch, nranks);
-            for (int h = 0; h < nh; h++) {
-                if (!hs[h].load) continue;
-                char *rl = sv_join(&hs[h].ranks, ",");
-                printf("%s: ranks %s (%d on %d %s%s)\n", hs[h].name, rl, hs[h].load, hs[h].cap,
-                       hs[h].slots >= 0 ? "slots" : "cores",
-                       hs[h].load > hs[h].cap ? ", oversubscribed" : "");
-                free(rl);
-            }
-            char *c1 = sv_join(&opts, " "), *c2 = sv_join(prog, " ");
-            printf("command: %s %s\n", c1, c2);
-            free(c1);
-            free(c2);
-        }
-        rc = 0;
-    } else {
-        if (!o->quiet && !o->json) {
-            fprintf(stderr, "tern %s: from %s (epoch %llu, %d ranks) on", V, ckpt,
-                    (unsigned long long)info->epoch, nranks);
-            for (int h = 0; h < nh; h++)
-                if (hs[h].load) fprintf(stderr, " %s:%d", hs[h].name, hs[h].load);
-            fprintf(stderr, "\n");
-        }
-        const char *cwd = jobfile_get(&jf, "cwd");
-        if (cwd && jobs_is_dir(cwd) && chdir(cwd)) {}
-        rc = jobs_launch_and_follow(&L);
-        if (rc < 0) rc = 2;
-    }
+    prepare_launch(r, &L);
+    const char *cwd = jobfile_get(&r->jf, "cwd");
+    if (cwd && jobs_is_dir(cwd) && chdir(cwd)) {}
+    int rc = jobs_launch_and_follow(&L);
     sv_free(&L.saved_args);
-out:
-    for (int h = 0; h < nh; h++) sv_free(&hs[h].ranks);
-    free(hs);
-    free(where);
-    sv_free(&sopts); sv_free(&sprog); sv_free(&uopts); sv_free(&uprog);
-    sv_free(&opts); sv_free(&merged);
-    tern_ckpt_close(c);
-out_jf:
-    jobfile_free(&jf);
+    return rc < 0 ? 2 : rc;
+}
+
+int jobs_restart(const jobs_restart_opts *o)
+{
+    restart_job r;
+    memset(&r, 0, sizeof r);
+    r.o = o;
+    r.verb = o->verb;
+    int rc = 2;
+    if (!read_job(&r) && !open_checkpoint(&r) && !plan_command(&r) && !plan_placement(&r)) {
+        if (!o->dry_run) rc = launch(&r);
+        else rc = o->check_only ? 0 : print_plan(&r);
+    }
+    jobs_placement_free(&r.pl);
+    sv_free(&r.sopts);
+    sv_free(&r.sprog);
+    sv_free(&r.uopts);
+    sv_free(&r.uprog);
+    sv_free(&r.opts);
+    if (r.c) tern_ckpt_close(r.c);
+    jobfile_free(&r.jf);
     return rc;
 }
 
@@ -475,271 +294,52 @@ static void usage_restart(FILE *f)
 "example: tern restart --exclude node3 --dir tern-ckpt/cg\n");
 }
 
+/* The options before "--" into o; what follows it is o->user_args.
+ * JOBS_ARGS_OK, or the exit status (--help, an error). */
+static int restart_args(int argc, char **argv, jobs_restart_opts *o)
+{
+    static const struct option lo[] = {
+        JOBS_SETTINGS_OPTIONS,
+        {"dir", required_argument, 0, 'd'},   {"job", required_argument, 0, 'j'},
+        {"from", required_argument, 0, 'f'},  {"hostfile", required_argument, 0, 'H'},
+        {"exclude", required_argument, 0, 'x'}, {"dry-run", no_argument, 0, 'n'},
+        {"json", no_argument, 0, 'J'},        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    jobs_opts p;
+    jobs_opts_begin(&p, o->verb, argc, argv, lo);
+    int c;
+    while ((c = jobs_opts_next(&p)) != JOBS_OPT_END) {
+        switch (c) {
+        case 'h': usage_restart(stdout); return 0;
+        case 'd': o->dir_arg = optarg; break;
+        case 'j': o->job = optarg; break;
+        case 'f': o->from = optarg; break;
+        case 'H': o->hostfile = optarg; break;
+        case 'x': sv_push_csv(&o->exclude, optarg); break;
+        case 'n': o->dry_run = 1; break;
+        case 'J': o->json = 1; break;
+        case 'q': o->quiet = 1; break;
+        case JOBS_OPT_OPERAND:
+            if (o->dir_arg) return tern_cli_fail(o->verb, 2, "unexpected argument '%s'", p.word);
+            o->dir_arg = argv[optind++];
+            break;
+        case JOBS_OPT_NOVALUE: return jobs_opt_novalue(&p);
+        case JOBS_OPT_UNKNOWN: return jobs_opt_unknown(&p);
+        default: /* JOBS_OPT_INTERVAL ... */
+            if (jobs_settings_option(o->verb, c, optarg, &o->set, &o->set_given)) return 2;
+        }
+    }
+    for (int k = optind; k < argc; k++) sv_push(&o->user_args, argv[k]);
+    return JOBS_ARGS_OK;
+}
+
 int tern_verb_restart(int argc, char **argv)
 {
-    const char *V = "restart";
     jobs_restart_opts o;
     memset(&o, 0, sizeof o);
-    o.verb = V;
-    jobs_settings s;
-    memset(&s, 0, sizeof s);
-    int mask = 0, i;
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--")) { i++; break; }
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage_restart(stdout); return 0; }
-        int r = jobs_settings_opt(V, argc, argv, &i, &s, &mask);
-        if (r < 0) return 2;
-        if (r) continue;
-        const char **dst = !strcmp(a, "--dir") ? &o.dir_arg : !strcmp(a, "--job") ? &o.job
-                         : !strcmp(a, "--from") ? &o.from : !strcmp(a, "--hostfile") ? &o.hostfile
-                         : NULL;
-        if (dst || !strcmp(a, "--exclude")) {
-            if (i + 1 >= argc) return tern_cli_fail(V, 2, "%s needs a value", a);
-            if (dst) *dst = argv[++i];
-            else split_csv(argv[++i], &o.exclude);
-        } else if (!strcmp(a, "--dry-run")) o.dry_run = 1;
-        else if (!strcmp(a, "--json")) o.json = 1;
-        else if (!strcmp(a, "--quiet")) o.quiet = 1;
-        else if (a[0] == '-') return tern_cli_fail(V, 2, "unknown option '%s' (see 'tern restart --help')", a);
-        else if (!o.dir_arg) o.dir_arg = a;
-        else return tern_cli_fail(V, 2, "unexpected argument '%s'", a);
-    }
-    for (; i < argc; i++) sv_push(&o.user_args, argv[i]);
-    if (mask & 1) o.interval = s.interval;
-    if (mask & 2) o.signal = s.signal;
-    if (mask & 4) o.compress = s.compress;
-    if (mask & 8) o.keep = s.keep;
-    int rc = jobs_restart(&o);
-    sv_free(&o.exclude);
-    sv_free(&o.user_args);
-    return rc;
-}
-
-/* ---- tern migrate -------------------------------------------------------------- */
-static void usage_migrate(FILE *f)
-{
-    fprintf(f,
-"usage: tern migrate --off HOST[,HOST...] [options] [JOBDIR] [-- mpirun options]\n"
-"\n"
-"Moves a running job off HOST: asks for a checkpoint-and-stop, waits until\n"
-"the job has stopped, then restarts it from that checkpoint on its other\n"
-"hosts (as 'tern restart --exclude HOST') and prints the downtime: from the\n"
-"request to the restarted job's MPI_Init. Stays in the foreground as the\n"
-"restarted job's 'tern run' and returns its exit status.\n"
-"\n"
-"options:\n"
-"  --off HOSTS      the hosts to leave (required)\n"
-"  --hostfile FILE  restart on these hosts instead (HOSTS still excluded)\n"
-"  --timeout SEC    for the checkpoint and the stop (default 120)\n"
-"  --json           print the downtime (and events) as JSON\n"
-"  --quiet          no progress lines\n");
-}
-
-struct mig {
-    double t0, t_committed, t_stopped, t_restarted;
-    int json;
-    const char *off;
-    uint64_t epoch;
-};
-
-static void mig_event(void *ctx, const char *name, const char *line)
-{
-    struct mig *m = ctx;
-    if (strcmp(name, "restarted") || m->t_restarted > 0) return;
-    char t[64];
-    if (jobs_event_get(line, "time", t, sizeof t) || jobs_parse_double(t, &m->t_restarted))
-        m->t_restarted = jobs_now();
-    double down = m->t_restarted - m->t0;
-    if (m->json) {
-        printf("{\"event\":\"migrated\",\"off\":");
-        tern_json_str(stdout, m->off);
-        printf(",\"epoch\":%llu,\"downtime\":%.3f,\"checkpoint_seconds\":%.3f,"
-               "\"stop_seconds\":%.3f,\"restart_seconds\":%.3f}\n",
-               (unsigned long long)m->epoch, down, m->t_committed - m->t0,
-               m->t_stopped - m->t_committed, m->t_restarted - m->t_stopped);
-        fflush(stdout);
-    } else {
-        fprintf(stderr,
-                "tern migrate: job moved off %s: downtime %.3f s (checkpoint %.3f s, stop %.3f s, restart %.3f s)\n",
-                m->off, down, m->t_committed - m->t0, m->t_stopped - m->t_committed,
-                m->t_restarted - m->t_stopped);
-    }
-}
-
-int tern_verb_migrate(int argc, char **argv)
-{
-    const char *V = "migrate";
-    const char *off = NULL, *dirarg = NULL, *hostfile = NULL;
-    double timeout = 120;
-    int json = 0, quiet = 0, i;
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--")) { i++; break; }
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage_migrate(stdout); return 0; }
-        if (!strcmp(a, "--off") || !strcmp(a, "--hostfile") || !strcmp(a, "--timeout")) {
-            if (i + 1 >= argc) return tern_cli_fail(V, 2, "%s needs a value", a);
-            const char *v = argv[++i];
-            if (!strcmp(a, "--off")) off = v;
-            else if (!strcmp(a, "--hostfile")) hostfile = v;
-            else if (jobs_parse_double(v, &timeout) || timeout <= 0)
-                return tern_cli_fail(V, 2, "--timeout needs a number of seconds > 0");
-        } else if (!strcmp(a, "--json")) json = 1;
-        else if (!strcmp(a, "--quiet")) quiet = 1;
-        else if (a[0] == '-') return tern_cli_fail(V, 2, "unknown option '%s' (see 'tern migrate --help')", a);
-        else if (!dirarg) dirarg = a;
-        else return tern_cli_fail(V, 2, "unexpected argument '%s'", a);
-    }
-    if (!off || !*off) return tern_cli_fail(V, 2, "--off HOST is required");
-    char dir[4096];
-    if (jobs_resolve_dir(V, dirarg, NULL, dir, sizeof dir)) return 2;
-    jobfile jf;
-    if (jobfile_read(dir, &jf))
-        return tern_cli_fail(V, 2, "%s: no job file: not a job started by tern run", dir);
-    const char *h = jobfile_get(&jf, "host"), *mp = jobfile_get(&jf, "mpirun_pid");
-    int local = h && mp && !strcmp(h, jobs_hostname());
-    pid_t pid = local ? (pid_t)atol(mp) : 0;
-    if (local && !jobs_pid_alive(pid)) {
-        jobfile_free(&jf);
-        return tern_cli_fail(V, 2, "%s: job is not running (mpirun pid %ld has exited)", dir, (long)pid);
-    }
-    /* HOST must be one the job runs on */
-    strv jh = {0}, offs = {0};
-    split_csv(jobfile_get(&jf, "hosts"), &jh);
-    { /* and the hosts of its latest checkpoint (a job started without
-       * --host, e.g. under Slurm, names only the local host) */
-        tern_ckpt *c = NULL;
-        tern_error e2 = {0};
-        uint64_t *ep = NULL;
-        int n = 0;
-        if (tern_store_list(dir, &ep, &n, &e2) == 0 && n > 0 && tern_ckpt_open(dir, &c, &e2) == 0) {
-            const tern_ckpt_info *ci = tern_ckpt_get_info(c);
-            for (int k = 0; k < ci->nnodes; k++)
-                if (!sv_has(&jh, ci->nodes[k].host)) sv_push(&jh, ci->nodes[k].host);
-            tern_ckpt_close(c);
-        }
-        free(ep);
-    }
-    split_csv(off, &offs);
-    for (int k = 0; k < offs.n; k++)
-        if (!sv_has(&jh, offs.v[k])) {
-            char *all = sv_join(&jh, ", ");
-            tern_cli_fail(V, 2, "host %s is not used by the job (it runs on %s)", offs.v[k], all);
-            free(all);
-            sv_free(&jh);
-            sv_free(&offs);
-            jobfile_free(&jf);
-            return 2;
-        }
-
-    /* check now that the job can be placed without HOST: after the stop it
-     * would be too late (needs a checkpoint to read ranks and topologies) */
-    {
-        uint64_t *ep = NULL;
-        int n = 0;
-        tern_error err = {0};
-        if (!hostfile && offs.n >= jh.n) {
-            sv_free(&jh);
-            sv_free(&offs);
-            jobfile_free(&jf);
-            return tern_cli_fail(V, 2, "cannot move the job off all its hosts: give other hosts with --hostfile");
-        }
-        if (tern_store_list(dir, &ep, &n, &err) == 0 && n > 0) {
-            jobs_restart_opts c;
-            memset(&c, 0, sizeof c);
-            c.verb = V;
-            c.dir_arg = dir;
-            c.hostfile = hostfile;
-            c.exclude = offs;
-            c.dry_run = c.check_only = 1;
-            for (int k = i; k < argc; k++) sv_push(&c.user_args, argv[k]);
-            int r = jobs_restart(&c);
-            sv_free(&c.user_args);
-            if (r) {
-                free(ep);
-                sv_free(&jh);
-                sv_free(&offs);
-                jobfile_free(&jf);
-                return r;
-            }
-        }
-        free(ep);
-    }
-    sv_free(&jh);
-
-    struct mig m = {0};
-    m.json = json;
-    m.off = off;
-    m.t0 = jobs_now();
-    if (!quiet && !json) fprintf(stderr, "tern migrate: asking %s for a checkpoint-and-stop\n", dir);
-    jobs_request_result res;
-    jobs_request(dir, &jf, "checkpoint-and-stop", timeout, &res);
-    if (res.status) {
-        jobfile_free(&jf);
-        sv_free(&offs);
-        if (res.status == 1)
-            return tern_cli_fail(V, 1, "%s: checkpoint failed, the job goes on where it is: %s", dir,
-                                 res.reason);
-        return tern_cli_fail(V, res.status, "%s: %s", dir, res.reason);
-    }
-    m.t_committed = jobs_now();
-    m.epoch = res.epoch;
-    if (!quiet && !json)
-        fprintf(stderr, "tern migrate: checkpoint epoch %llu committed in %.3f s: %s\n",
-                (unsigned long long)res.epoch, m.t_committed - m.t0, res.path);
-    /* wait until the job has stopped: mpirun gone (local), else a stopped event */
-    long evoff = 0;
-    (void)evoff;
-    for (;;) {
-        if (local && !jobs_pid_alive(pid)) break;
-        if (!local) {
-            char p[4200];
-            snprintf(p, sizeof p, "%s/events", dir);
-            char *ev = jobs_read_file(p);
-            int stopped = 0;
-            if (ev) {
-                char want[64];
-                snprintf(want, sizeof want, "stopped epoch=%llu", (unsigned long long)res.epoch);
-                stopped = strstr(ev, want) != NULL;
-                free(ev);
-            }
-            if (stopped) { jobs_sleep(1.0); break; }
-        }
-        if (jobs_now() - m.t_committed > timeout) {
-            jobfile_free(&jf);
-            sv_free(&offs);
-            return tern_cli_fail(V, 3, "%s: the job did not stop within %g s after checkpoint %llu",
-                                 dir, timeout, (unsigned long long)res.epoch);
-        }
-        jobs_sleep(0.02);
-    }
-    /* the old tern run may still be writing the job file: wait for it */
-    const char *tp = jobfile_get(&jf, "tern_pid");
-    if (local && tp) {
-        double t = jobs_now();
-        while (jobs_pid_alive((pid_t)atol(tp)) && jobs_now() - t < 5) jobs_sleep(0.02);
-    }
-    m.t_stopped = jobs_now();
-    jobfile_free(&jf);
-
-    jobs_restart_opts o;
-    memset(&o, 0, sizeof o);
-    o.verb = V;
-    o.dir_arg = dir;
-    o.from = res.path;
-    o.hostfile = hostfile;
-    o.exclude = offs;
-    for (; i < argc; i++) sv_push(&o.user_args, argv[i]);
-    o.json = json;
-    o.quiet = quiet;
-    o.on_event = mig_event;
-    o.ctx = &m;
-    int rc = jobs_restart(&o);
-    if (m.t_stopped > 0 && m.t_restarted == 0 && rc != 0)
-        fprintf(stderr, "tern migrate: the job is stopped at checkpoint %llu (%s); restart it with 'tern restart --dir %s'\n",
-                (unsigned long long)res.epoch, res.path, dir);
-    if (m.t_restarted == 0 && rc == 0)
-        fprintf(stderr, "tern migrate: the restarted job wrote no 'restarted' event: downtime unknown\n");
+    o.verb = "restart";
+    int rc = restart_args(argc, argv, &o);
+    if (rc == JOBS_ARGS_OK) rc = jobs_restart(&o);
     sv_free(&o.exclude);
     sv_free(&o.user_args);
     return rc;

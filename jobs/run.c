@@ -1,14 +1,19 @@
 /* tern run and tern checkpoint. */
-#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
-#include "jobs.h"
+#include "cli.h"
+#include "fs.h"
+#include "jobdir.h"
+#include "launch.h"
+#include "mpirun_args.h"
+#include "options.h"
+#include "request.h"
 #include "verbs.h"
 
+/* ---- tern run ------------------------------------------------------------------ */
 static void usage_run(FILE *f)
 {
     fprintf(f,
@@ -36,170 +41,125 @@ static void usage_run(FILE *f)
 "example: tern run --interval 30 -- -np 4 --oversubscribe ./cg 200\n");
 }
 
-static int check_level(const char *verb, const char *what, const char *v, long lo, long hi)
+typedef struct run_cmd {
+    jobs_launch L;
+    const char *job, *dir;      /* --job, --dir, or NULL */
+    int fresh;
+} run_cmd;
+
+/* The options before the command (which starts after "--", or at the first
+ * argument that is no option: optind). JOBS_ARGS_OK, or the exit status. */
+static int run_args(int argc, char **argv, run_cmd *r)
 {
-    long x;
-    if (jobs_parse_int(v, &x) || x < lo || x > hi)
-        return tern_cli_fail(verb, -1, "%s: expected an integer %ld..%ld, got '%s'", what, lo,
-                             hi, v);
+    static const struct option lo[] = {
+        JOBS_SETTINGS_OPTIONS,
+        {"job", required_argument, 0, 'j'},   {"dir", required_argument, 0, 'd'},
+        {"fresh", no_argument, 0, 'f'},       {"no-preload", no_argument, 0, 'P'},
+        {"json", no_argument, 0, 'J'},        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    jobs_opts p;
+    jobs_opts_begin(&p, r->L.verb, argc, argv, lo);
+    for (;;) {
+        int c = jobs_opts_next(&p);
+        switch (c) {
+        case JOBS_OPT_END:
+        case JOBS_OPT_OPERAND: return JOBS_ARGS_OK;
+        case 'h': usage_run(stdout); return 0;
+        case 'j': r->job = optarg; break;
+        case 'd': r->dir = optarg; break;
+        case 'f': r->fresh = 1; break;
+        case 'P': r->L.set.no_preload = 1; break;
+        case 'J': r->L.json = 1; break;
+        case 'q': r->L.quiet = 1; break;
+        case JOBS_OPT_NOVALUE: return jobs_opt_novalue(&p);
+        case JOBS_OPT_UNKNOWN: return jobs_opt_unknown(&p);
+        default: /* JOBS_OPT_INTERVAL ... */
+            if (jobs_settings_option(r->L.verb, c, optarg, &r->L.set, NULL)) return 2;
+        }
+    }
+}
+
+/* [mpirun] [mpirun options] PROGRAM [ARGS...]: what runs, and what the job
+ * file keeps of it. */
+static int split_command(run_cmd *r, int argc, char **argv)
+{
+    jobs_launch *L = &r->L;
+    if (argc <= 0)
+        return tern_cli_fail(L->verb, -1, "no program given (usage: tern run [options] -- [mpirun options] PROGRAM)");
+    char *launcher = NULL;
+    mpi_split(argc, argv, &launcher, &L->opts, &L->prog);
+    if (!L->prog.n) return tern_cli_fail(L->verb, -1, "no program given after the mpirun options");
+    L->launcher = launcher;
+    sv_push_all(&L->saved_args, &L->opts);
+    sv_push_all(&L->saved_args, &L->prog);
     return 0;
 }
 
-/* Parses the settings options shared by run and restart; returns 1 when argv[*i]
- * was one (and consumed), 0 when not, -1 on error. */
-static int settings_opt(const char *verb, int argc, char **argv, int *i, jobs_settings *s,
-                        int *set_mask)
+/* The job's name (--job, else the program's) and its directory (--dir,
+ * else ./tern-ckpt/NAME), created; refused when a job runs there, or when
+ * an earlier run's checkpoints are there and not --fresh. */
+static int prepare_dir(run_cmd *r)
 {
-    const char *a = argv[*i];
-    char *dst = NULL;
-    size_t dl = 0;
-    int bit = 0;
-    if (!strcmp(a, "--interval")) dst = s->interval, dl = sizeof s->interval, bit = 1;
-    else if (!strcmp(a, "--signal")) dst = s->signal, dl = sizeof s->signal, bit = 2;
-    else if (!strcmp(a, "--compress")) dst = s->compress, dl = sizeof s->compress, bit = 4;
-    else if (!strcmp(a, "--keep")) dst = s->keep, dl = sizeof s->keep, bit = 8;
-    else return 0;
-    if (*i + 1 >= argc) return tern_cli_fail(verb, -1, "%s needs a value", a);
-    const char *v = argv[++*i];
-    if (bit == 1) {
-        double d;
-        if (jobs_parse_double(v, &d) || d < 0)
-            return tern_cli_fail(verb, -1, "--interval: expected seconds >= 0, got '%s'", v);
-    } else if (bit == 2) {
-        static const char *const names[] = {"USR1", "USR2", "HUP", "TERM", "INT", "ALRM", NULL};
-        const char *n = strncasecmp(v, "SIG", 3) ? v : v + 3;
-        int ok = !strcasecmp(v, "none");
-        for (int k = 0; names[k]; k++) ok |= !strcasecmp(n, names[k]);
-        long num;
-        if (!ok && (jobs_parse_int(v, &num) || num < 1 || num > 64))
-            return tern_cli_fail(verb, -1, "--signal: expected USR1, USR2, HUP, TERM, INT, ALRM, a number 1..64 or none, got '%s'", v);
-    } else if (bit == 4) {
-        if (check_level(verb, "--compress", v, 0, 9)) return -1;
-    } else if (check_level(verb, "--keep", v, 1, 1000000)) {
-        return -1;
+    jobs_launch *L = &r->L;
+    const char *job = r->job;
+    if (!job) {
+        const char *b = strrchr(L->prog.v[0], '/');
+        job = b ? b + 1 : L->prog.v[0];
     }
-    snprintf(dst, dl, "%s", v);
-    if (set_mask) *set_mask |= bit;
-    return 1;
-}
-
-int jobs_settings_opt(const char *verb, int argc, char **argv, int *i, jobs_settings *s,
-                      int *mask)
-{
-    return settings_opt(verb, argc, argv, i, s, mask);
-}
-
-static int dir_has_checkpoints(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    struct dirent *e;
-    int n = 0;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (!strncmp(e->d_name, "ckpt-", 5) && l > 3 && !strcmp(e->d_name + l - 3, ".h5")) n++;
+    if (strlen(job) >= sizeof L->set.job || !*job || strchr(job, '/') || strchr(job, '\n'))
+        return tern_cli_fail(L->verb, -1, "bad job name '%s'", job);
+    snprintf(L->set.job, sizeof L->set.job, "%s", job);
+    char want[4096];
+    if (r->dir) snprintf(want, sizeof want, "%s", r->dir);
+    else snprintf(want, sizeof want, "tern-ckpt/%s", job);
+    if (tern_mkdir_p(want))
+        return tern_cli_fail(L->verb, -1, "cannot create job directory %s: %s", want, strerror(errno));
+    if (!realpath(want, L->set.dir))
+        return tern_cli_fail(L->verb, -1, "%s: %s", want, strerror(errno));
+    jobfile jf;
+    if (jobfile_read(L->set.dir, &jf) == 0) {
+        const char *mp = jobfile_get(&jf, "mpirun_pid");
+        long shown = mp ? atol(mp) : 0;
+        pid_t pid;
+        int live = jobfile_local_mpirun(&jf, &pid) && jobs_pid_alive(pid);
+        jobfile_free(&jf);
+        if (live)
+            return tern_cli_fail(L->verb, -1, "%s: a job is running there (mpirun pid %ld); use another --dir or --job",
+                                 L->set.dir, shown);
     }
-    closedir(d);
-    return n;
-}
-
-static void clear_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        const char *n = e->d_name;
-        if (!strncmp(n, "ckpt-", 5) || !strcmp(n, "MANIFEST") || !strcmp(n, "events") ||
-            !strncmp(n, "request.", 8) || !strcmp(n, "job")) {
-            char p[4400];
-            snprintf(p, sizeof p, "%s/%s", dir, n);
-            unlink(p);
-        }
+    if (jobdir_has_checkpoints(L->set.dir)) {
+        if (!r->fresh)
+            return tern_cli_fail(L->verb, -1,
+                "%s holds checkpoints of an earlier run: 'tern restart' resumes it, --fresh deletes them",
+                L->set.dir);
+        jobdir_clear(L->set.dir);
     }
-    closedir(d);
+    return 0;
 }
 
 int tern_verb_run(int argc, char **argv)
 {
-    const char *V = "run";
-    jobs_launch L;
-    memset(&L, 0, sizeof L);
-    L.verb = V;
-    strcpy(L.set.interval, "0");
-    strcpy(L.set.signal, "USR1");
-    strcpy(L.set.compress, "1");
-    strcpy(L.set.keep, "2");
-    const char *job = NULL, *dir = NULL;
-    int fresh = 0, i;
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--")) { i++; break; }
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage_run(stdout); return 0; }
-        int r = settings_opt(V, argc, argv, &i, &L.set, NULL);
-        if (r < 0) return 2;
-        if (r) continue;
-        if (!strcmp(a, "--job") || !strcmp(a, "--dir")) {
-            if (i + 1 >= argc) return tern_cli_fail(V, 2, "%s needs a value", a);
-            if (!strcmp(a, "--job")) job = argv[++i];
-            else dir = argv[++i];
-        } else if (!strcmp(a, "--fresh")) fresh = 1;
-        else if (!strcmp(a, "--no-preload")) L.set.no_preload = 1;
-        else if (!strcmp(a, "--json")) L.json = 1;
-        else if (!strcmp(a, "--quiet")) L.quiet = 1;
-        else if (a[0] == '-') return tern_cli_fail(V, 2, "unknown option '%s' (see 'tern run --help')", a);
-        else break; /* no "--": the command starts here */
+    run_cmd r;
+    memset(&r, 0, sizeof r);
+    r.L.verb = "run";
+    jobs_settings_defaults(&r.L.set);
+    int rc = run_args(argc, argv, &r);
+    if (rc == JOBS_ARGS_OK) {
+        rc = 2;
+        if (!split_command(&r, argc - optind, argv + optind) && !prepare_dir(&r)) {
+            char hosts[4096];
+            mpi_hosts(&r.L.opts, hosts, sizeof hosts);
+            if (!hosts[0]) snprintf(hosts, sizeof hosts, "%s", jobs_hostname());
+            r.L.hosts = hosts;
+            r.L.nranks = mpi_nranks(&r.L.opts);
+            rc = jobs_launch_and_follow(&r.L);
+            if (rc < 0) rc = 2;
+        }
     }
-    if (i >= argc) return tern_cli_fail(V, 2, "no program given (usage: tern run [options] -- [mpirun options] PROGRAM)");
-    char *launcher = NULL;
-    mpi_split(argc - i, argv + i, &launcher, &L.opts, &L.prog);
-    if (!L.prog.n) return tern_cli_fail(V, 2, "no program given after the mpirun options");
-    L.launcher = launcher;
-    for (int k = 0; k < L.opts.n; k++) sv_push(&L.saved_args, L.opts.v[k]);
-    for (int k = 0; k < L.prog.n; k++) sv_push(&L.saved_args, L.prog.v[k]);
-
-    if (!job) {
-        const char *b = strrchr(L.prog.v[0], '/');
-        job = b ? b + 1 : L.prog.v[0];
-    }
-    if (strlen(job) >= sizeof L.set.job || !*job || strchr(job, '/') || strchr(job, '\n'))
-        return tern_cli_fail(V, 2, "bad job name '%s'", job);
-    snprintf(L.set.job, sizeof L.set.job, "%s", job);
-    char want[4096];
-    if (dir) snprintf(want, sizeof want, "%s", dir);
-    else snprintf(want, sizeof want, "tern-ckpt/%s", job);
-    if (jobs_mkdir_p(want))
-        return tern_cli_fail(V, 2, "cannot create job directory %s: %s", want, strerror(errno));
-    if (!realpath(want, L.set.dir))
-        return tern_cli_fail(V, 2, "%s: %s", want, strerror(errno));
-    /* a live job already uses this directory? */
-    jobfile jf;
-    if (jobfile_read(L.set.dir, &jf) == 0) {
-        const char *h = jobfile_get(&jf, "host"), *mp = jobfile_get(&jf, "mpirun_pid");
-        int live = h && mp && !strcmp(h, jobs_hostname()) && jobs_pid_alive((pid_t)atol(mp));
-        long pid = mp ? atol(mp) : 0;
-        jobfile_free(&jf);
-        if (live)
-            return tern_cli_fail(V, 2, "%s: a job is running there (mpirun pid %ld); use another --dir or --job",
-                                 L.set.dir, pid);
-    }
-    if (dir_has_checkpoints(L.set.dir)) {
-        if (!fresh)
-            return tern_cli_fail(V, 2,
-                "%s holds checkpoints of an earlier run: 'tern restart' resumes it, --fresh deletes them",
-                L.set.dir);
-        clear_dir(L.set.dir);
-    }
-    char hosts[4096];
-    mpi_hosts(&L.opts, hosts, sizeof hosts);
-    if (!hosts[0]) snprintf(hosts, sizeof hosts, "%s", jobs_hostname());
-    L.hosts = hosts;
-    L.nranks = mpi_nranks(&L.opts);
-    int rc = jobs_launch_and_follow(&L);
-    sv_free(&L.opts);
-    sv_free(&L.prog);
-    sv_free(&L.saved_args);
-    return rc < 0 ? 2 : rc;
+    sv_free(&r.L.opts);
+    sv_free(&r.L.prog);
+    sv_free(&r.L.saved_args);
+    return rc;
 }
 
 /* ---- tern checkpoint ------------------------------------------------------- */
@@ -220,59 +180,92 @@ static void usage_ckpt(FILE *f)
 "time, 4 the job ended before answering.\n");
 }
 
+typedef struct ckpt_cmd {
+    const char *dirarg;
+    double timeout;
+    int json, stop;
+} ckpt_cmd;
+
+static int checkpoint_args(int argc, char **argv, ckpt_cmd *k)
+{
+    static const struct option lo[] = {
+        {"json", no_argument, 0, 'J'}, {"stop", no_argument, 0, 's'},
+        {"timeout", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *V = "checkpoint";
+    jobs_opts p;
+    jobs_opts_begin(&p, V, argc, argv, lo);
+    for (;;) {
+        int c = jobs_opts_next(&p);
+        if (c == JOBS_OPT_END && !p.dashdash) break;
+        switch (c) {
+        case 'h': usage_ckpt(stdout); return 0;
+        case 'J': k->json = 1; break;
+        case 's': k->stop = 1; break;
+        case 't':
+            if (jobs_parse_double(optarg, &k->timeout) || k->timeout <= 0)
+                return tern_cli_fail(V, 2, "--timeout needs a number of seconds > 0");
+            break;
+        case JOBS_OPT_NOVALUE: return tern_cli_fail(V, 2, "--timeout needs a number of seconds > 0");
+        case JOBS_OPT_OPERAND:
+            if (k->dirarg) return tern_cli_fail(V, 2, "one job directory only");
+            k->dirarg = argv[optind++];
+            break;
+        default: /* unknown, or "--": tern checkpoint passes nothing on */
+            return jobs_opt_unknown(&p);
+        }
+    }
+    return JOBS_ARGS_OK;
+}
+
+/* The answer, as JSON or the checkpoint's path; the exit status. */
+static int report(const ckpt_cmd *k, const char *dir, const jobs_request_result *res)
+{
+    const char *V = "checkpoint";
+    if (k->json) {
+        printf("{\"status\":\"%s\",\"job_dir\":",
+               res->status == 0 ? "committed" : res->status == 1 ? "failed"
+               : res->status == 3 ? "timeout" : res->status == 4 ? "job-ended" : "error");
+        tern_json_str(stdout, dir);
+        if (res->status == 0) {
+            printf(",\"epoch\":%llu,\"path\":", (unsigned long long)res->epoch);
+            tern_json_str(stdout, res->path);
+        } else {
+            printf(",\"reason\":");
+            tern_json_str(stdout, res->reason);
+        }
+        printf("}\n");
+        return res->status;
+    }
+    if (res->status == 0) {
+        printf("%s\n", res->path);
+        return 0;
+    }
+    if (res->status == 1)
+        return tern_cli_fail(V, 1, "%s: checkpoint failed: %s", dir, res->reason);
+    return tern_cli_fail(V, res->status, "%s: %s", dir, res->reason);
+}
+
 int tern_verb_checkpoint(int argc, char **argv)
 {
     const char *V = "checkpoint";
-    const char *dirarg = NULL;
-    double timeout = 120;
-    int json = 0, stop = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage_ckpt(stdout); return 0; }
-        else if (!strcmp(a, "--json")) json = 1;
-        else if (!strcmp(a, "--stop")) stop = 1;
-        else if (!strcmp(a, "--timeout")) {
-            if (i + 1 >= argc || jobs_parse_double(argv[i + 1], &timeout) || timeout <= 0)
-                return tern_cli_fail(V, 2, "--timeout needs a number of seconds > 0");
-            i++;
-        } else if (a[0] == '-') return tern_cli_fail(V, 2, "unknown option '%s' (see 'tern checkpoint --help')", a);
-        else if (dirarg) return tern_cli_fail(V, 2, "one job directory only");
-        else dirarg = a;
-    }
+    ckpt_cmd k = {.timeout = 120};
+    int rc = checkpoint_args(argc, argv, &k);
+    if (rc != JOBS_ARGS_OK) return rc;
     char dir[4096];
-    if (jobs_resolve_dir(V, dirarg, NULL, dir, sizeof dir)) return 2;
+    if (jobs_resolve_dir(V, k.dirarg, NULL, dir, sizeof dir)) return 2;
     jobfile jf;
     if (jobfile_read(dir, &jf))
         return tern_cli_fail(V, 2, "%s: no job file: not a job started by tern run", dir);
-    const char *h = jobfile_get(&jf, "host"), *mp = jobfile_get(&jf, "mpirun_pid");
-    if (h && mp && !strcmp(h, jobs_hostname()) && !jobs_pid_alive((pid_t)atol(mp))) {
-        int r = tern_cli_fail(V, 2, "%s: job is not running (mpirun pid %s has exited)", dir, mp);
+    pid_t pid;
+    if (jobfile_local_mpirun(&jf, &pid) && !jobs_pid_alive(pid)) {
+        rc = tern_cli_fail(V, 2, "%s: job is not running (mpirun pid %s has exited)", dir,
+                           jobfile_get(&jf, "mpirun_pid"));
         jobfile_free(&jf);
-        return r;
+        return rc;
     }
     jobs_request_result res;
-    jobs_request(dir, &jf, stop ? "checkpoint-and-stop" : "checkpoint", timeout, &res);
+    jobs_request(dir, &jf, k.stop ? "checkpoint-and-stop" : "checkpoint", k.timeout, &res);
     jobfile_free(&jf);
-    if (json) {
-        printf("{\"status\":\"%s\",\"job_dir\":",
-               res.status == 0 ? "committed" : res.status == 1 ? "failed"
-               : res.status == 3 ? "timeout" : res.status == 4 ? "job-ended" : "error");
-        tern_json_str(stdout, dir);
-        if (res.status == 0) {
-            printf(",\"epoch\":%llu,\"path\":", (unsigned long long)res.epoch);
-            tern_json_str(stdout, res.path);
-        } else {
-            printf(",\"reason\":");
-            tern_json_str(stdout, res.reason);
-        }
-        printf("}\n");
-        return res.status;
-    }
-    if (res.status == 0) {
-        printf("%s\n", res.path);
-        return 0;
-    }
-    if (res.status == 1)
-        return tern_cli_fail(V, 1, "%s: checkpoint failed: %s", dir, res.reason);
-    return tern_cli_fail(V, res.status, "%s: %s", dir, res.reason);
+    return report(&k, dir, &res);
 }
