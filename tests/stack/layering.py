@@ -3,6 +3,7 @@
 
     common <- storage <- dumper
               storage <- mpiwrap <- coord <- jobs   (jobs on top of all)
+    common <- channel                               (beside storage)
 
 A part may include headers of, and use symbols defined by, the parts below
 it only. Two checks: every #include "..." in a part's sources resolves to
@@ -10,11 +11,13 @@ its own folder or a lower part's; and no symbol a part's object files leave
 undefined is defined by the object files of its own rank or above (nm).
 OBJECTS is a colon-separated list of object files (the libraries' and the
 command's), each assigned to the part whose build folder holds it.
+Also: inside a part, the modules' includes form no cycle; and only mpiwrap/wrap.h's tern_internal_enter()/leave() change the
+depth tern_internal (one owner, so that it nests).
 Prints PASS, or "FAIL: " and one line per violation.
 """
 import os, re, subprocess, sys
 
-RANK = {'common': 0, 'storage': 1, 'dumper': 2, 'mpiwrap': 2, 'coord': 3, 'jobs': 4}
+RANK = {'common': 0, 'storage': 1, 'channel': 1, 'dumper': 2, 'mpiwrap': 2, 'coord': 3, 'jobs': 4}
 
 def allowed(lower, upper):
     return RANK[upper] < RANK[lower]
@@ -45,6 +48,47 @@ for part in RANK:
                 continue
             bad.append('%s/%s includes "%s" of %s, which is above it'
                        % (part, f, name, '/'.join(owners)))
+
+# --- inside a part, modules include one way -------------------------------------
+# A module is X.c with its contract X.h; a cycle of includes between modules
+# (snapshot.c <-> checkpoint.c once) means neither can be read first.
+for part in RANK:
+    mods = {os.path.splitext(f)[0] for f in files[part] if f.endswith(('.c', '.h'))}
+    graph = {}
+    for f in files[part]:
+        if not f.endswith(('.c', '.h')):
+            continue
+        me = os.path.splitext(f)[0]
+        text = open(os.path.join(src, part, f), errors='replace').read()
+        for m in inc.finditer(text):
+            other = os.path.splitext(m.group(1))[0]
+            if '/' not in other and other in mods and other != me:
+                graph.setdefault(me, set()).add(other)
+    state = {}
+    def visit(n, path):
+        state[n] = 1
+        for x in sorted(graph.get(n, ())):
+            if state.get(x) == 1:
+                cyc = path[path.index(x):] + [x]
+                bad.append('%s/: modules include each other: %s' % (part, ' -> '.join(cyc)))
+            elif not state.get(x):
+                visit(x, path + [x])
+        state[n] = 2
+    for n in sorted(graph):
+        if not state.get(n):
+            visit(n, [n])
+
+# --- one owner of tern_internal -----------------------------------------------
+# It is a nesting depth: only mpiwrap/wrap.h's enter/leave may change it.
+assign = re.compile(r'\btern_internal\s*(=[^=]|\+\+|--|\+=|-=)|(\+\+|--)\s*tern_internal\b')
+for part in RANK:
+    for f in sorted(files[part]):
+        if not f.endswith(('.c', '.h', '.py')) or (part, f) == ('mpiwrap', 'wrap.h'):
+            continue
+        for n, line in enumerate(open(os.path.join(src, part, f), errors='replace'), 1):
+            if assign.search(line.split('//')[0]):
+                bad.append('%s/%s:%d changes tern_internal; use tern_internal_enter()/leave()'
+                           % (part, f, n))
 
 # --- symbols ------------------------------------------------------------------
 def part_of(obj):
