@@ -29,85 +29,96 @@ static int read_fdinfo(pid_t pid, int fd, dmp_fd *f)
     return 0;
 }
 
-int dmp_fds_capture(pid_t pid, dmp_state *s, tern_error *err)
+/* What fd (its /proc link lp, pointing at target) is, into f->kind; the
+ * kinds that cannot be restored are refused here. */
+static int classify_fd(pid_t pid, int fd, const char *lp, const char *target, dmp_fd *f,
+                       tern_error *err)
+{
+    const char *del = " (deleted)";
+    size_t tl = strlen(target);
+    if (!strncmp(target, "pipe:", 5)) {
+        if (fd > 2)
+            return tern_error_set(err, ENOTSUP, "pid %d: fd %d is a pipe; only pipes on "
+                                  "stdin/stdout/stderr can be restored", (int)pid, fd);
+        f->kind = DMP_FD_INHERIT;
+        return 0;
+    }
+    if (!strncmp(target, "socket:", 7))
+        return tern_error_set(err, ENOTSUP, "pid %d: fd %d is a socket (%s); sockets to "
+                              "other processes cannot be restored", (int)pid, fd, target);
+    if (target[0] != '/')
+        return tern_error_set(err, ENOTSUP, "pid %d: fd %d is %s, which tern cannot "
+                              "restore", (int)pid, fd, target);
+    if (tl > strlen(del) && !strcmp(target + tl - strlen(del), del))
+        return tern_error_set(err, ENOTSUP, "pid %d: fd %d is a deleted file (%s)",
+                              (int)pid, fd, target);
+    struct stat st;
+    if (stat(lp, &st) < 0)
+        return tern_error_set(err, errno, "pid %d: fd %d (%s): %s", (int)pid, fd,
+                              target, strerror(errno));
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+        f->kind = DMP_FD_FILE;
+    else if (S_ISCHR(st.st_mode))
+        f->kind = DMP_FD_DEV;
+    else if (S_ISFIFO(st.st_mode) && fd <= 2)
+        f->kind = DMP_FD_INHERIT;
+    else
+        return tern_error_set(err, ENOTSUP, "pid %d: fd %d (%s) is neither a file nor "
+                              "a character device", (int)pid, fd, target);
+    return 0;
+}
+
+/* fd of pid, appended to s->fds (cap entries allocated); 1 if it was closed
+ * meanwhile. */
+static int capture_fd(pid_t pid, int fd, dmp_state *s, int *cap, tern_error *err)
+{
+    char lp[96], target[DMP_PATH_MAX];
+    snprintf(lp, sizeof lp, "/proc/%d/fd/%d", (int)pid, fd);
+    ssize_t n = readlink(lp, target, sizeof target - 1);
+    if (n < 0)
+        return 1;
+    target[n] = 0;
+    if ((int)s->h.nfds == *cap) {
+        dmp_fd *v = realloc(s->fds, 2 * (size_t)*cap * sizeof *v);
+        if (!v)
+            return tern_error_set(err, ENOMEM, "pid %d: out of memory", (int)pid);
+        s->fds = v;
+        *cap *= 2;
+    }
+    dmp_fd *f = &s->fds[s->h.nfds];
+    memset(f, 0, sizeof *f);
+    f->fd = fd;
+    snprintf(f->path, sizeof f->path, "%s", target);
+    read_fdinfo(pid, fd, f);
+    if (classify_fd(pid, fd, lp, target, f, err))
+        return -1;
+    s->h.nfds++;
+    return 0;
+}
+
+static int capture_fd_table(pid_t pid, dmp_state *s, tern_error *err)
 {
     char dpath[64];
     snprintf(dpath, sizeof dpath, "/proc/%d/fd", (int)pid);
     DIR *d = opendir(dpath);
     if (!d)
         return tern_error_set(err, errno, "%s: %s", dpath, strerror(errno));
-    struct dirent *de;
-    int cap = 16;
+    int cap = 16, rc = 0;
     s->fds = calloc(cap, sizeof *s->fds);
     s->h.nfds = 0;
-    while (s->fds && (de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        int fd = atoi(de->d_name);
-        char lp[96], target[DMP_PATH_MAX];
-        snprintf(lp, sizeof lp, "%s/%d", dpath, fd);
-        ssize_t n = readlink(lp, target, sizeof target - 1);
-        if (n < 0)
-            continue;   /* closed meanwhile */
-        target[n] = 0;
-        if ((int)s->h.nfds == cap) {
-            cap *= 2;
-            dmp_fd *v = realloc(s->fds, cap * sizeof *v);
-            if (!v)
-                break;
-            s->fds = v;
-        }
-        dmp_fd *f = &s->fds[s->h.nfds];
-        memset(f, 0, sizeof *f);
-        f->fd = fd;
-        snprintf(f->path, sizeof f->path, "%s", target);
-        read_fdinfo(pid, fd, f);
-        const char *del = " (deleted)";
-        size_t tl = strlen(target);
-        if (!strncmp(target, "pipe:", 5)) {
-            if (fd > 2) {
-                closedir(d);
-                return tern_error_set(err, ENOTSUP, "pid %d: fd %d is a pipe; only pipes on "
-                                      "stdin/stdout/stderr can be restored", (int)pid, fd);
-            }
-            f->kind = DMP_FD_INHERIT;
-        } else if (!strncmp(target, "socket:", 7)) {
-            closedir(d);
-            return tern_error_set(err, ENOTSUP, "pid %d: fd %d is a socket (%s); sockets to "
-                                  "other processes cannot be restored", (int)pid, fd, target);
-        } else if (target[0] != '/') {
-            closedir(d);
-            return tern_error_set(err, ENOTSUP, "pid %d: fd %d is %s, which tern cannot "
-                                  "restore", (int)pid, fd, target);
-        } else if (tl > strlen(del) && !strcmp(target + tl - strlen(del), del)) {
-            closedir(d);
-            return tern_error_set(err, ENOTSUP, "pid %d: fd %d is a deleted file (%s)",
-                                  (int)pid, fd, target);
-        } else {
-            struct stat st;
-            if (stat(lp, &st) < 0) {
-                closedir(d);
-                return tern_error_set(err, errno, "pid %d: fd %d (%s): %s", (int)pid, fd,
-                                      target, strerror(errno));
-            }
-            if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
-                f->kind = DMP_FD_FILE;
-            else if (S_ISCHR(st.st_mode))
-                f->kind = DMP_FD_DEV;
-            else if (S_ISFIFO(st.st_mode) && fd <= 2)
-                f->kind = DMP_FD_INHERIT;
-            else {
-                closedir(d);
-                return tern_error_set(err, ENOTSUP, "pid %d: fd %d (%s) is neither a file nor "
-                                      "a character device", (int)pid, fd, target);
-            }
-        }
-        s->h.nfds++;
-    }
-    closedir(d);
     if (!s->fds)
-        return tern_error_set(err, ENOMEM, "pid %d: out of memory", (int)pid);
+        rc = tern_error_set(err, ENOMEM, "pid %d: out of memory", (int)pid);
+    struct dirent *de;
+    while (!rc && (de = readdir(d)))
+        if (de->d_name[0] != '.')
+            rc = capture_fd(pid, atoi(de->d_name), s, &cap, err) < 0 ? -1 : 0;
+    closedir(d);
+    return rc;
+}
 
+/* cwd and umask */
+static int capture_place(pid_t pid, dmp_state *s, tern_error *err)
+{
     char lp[64];
     snprintf(lp, sizeof lp, "/proc/%d/cwd", (int)pid);
     ssize_t n = readlink(lp, s->h.cwd, sizeof s->h.cwd - 1);
@@ -125,6 +136,13 @@ int dmp_fds_capture(pid_t pid, dmp_state *s, tern_error *err)
             break;
     fclose(fp);
     return 0;
+}
+
+int dmp_fds_capture(pid_t pid, dmp_state *s, tern_error *err)
+{
+    if (capture_fd_table(pid, s, err))
+        return -1;
+    return capture_place(pid, s, err);
 }
 
 int dmp_fds_max(const dmp_state *s)

@@ -2,12 +2,15 @@
 #include "dmp_jobname.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "trust.h"
 
 static void run_dir(char *buf, size_t len)
 {
@@ -26,7 +29,7 @@ static unsigned long long start_time(pid_t pid)
 {
     char path[64], buf[4096];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "re");
     if (!f)
         return 0;
     size_t n = fread(buf, 1, sizeof buf - 1, f);
@@ -57,74 +60,171 @@ static int valid_name(const char *s)
     return 1;
 }
 
-/* 0 and *pid when the record names a live process; 1 when no record or
- * stale; -1 on error. */
-static int lookup(const char *path, pid_t *pid, tern_error *err)
+/* The file execvp(prog) runs: prog itself if it holds a '/', else the first
+ * executable regular file of that name in $PATH. */
+static int prog_path(const char *prog, char *out, size_t len)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        if (errno == ENOENT)
-            return 1;
-        return tern_error_set(err, errno, "%s: %s", path, strerror(errno));
+    if (strchr(prog, '/'))
+        return snprintf(out, len, "%s", prog) < (int)len ? 0 : -1;
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/bin:/usr/bin";   /* glibc's execvp default */
+    for (const char *p = path;; p++) {
+        const char *e = strchrnul(p, ':');
+        struct stat st;
+        if (snprintf(out, len, "%.*s%s%s", (int)(e - p), p, e > p ? "/" : "", prog) < (int)len &&
+            access(out, X_OK) == 0 && stat(out, &st) == 0 && S_ISREG(st.st_mode))
+            return 0;
+        if (!*e)
+            return -1;
+        p = e;
     }
-    long p = 0;
-    unsigned long long st = 0;
-    int ok = fscanf(f, "%ld %llu", &p, &st) == 2;
-    fclose(f);
-    if (!ok || p <= 0)
-        return tern_error_set(err, EINVAL, "%s: not a job record", path);
-    *pid = (pid_t)p;
-    return start_time((pid_t)p) == st ? 0 : 1;
 }
 
-int dmp_job_record(const char *name, tern_error *err)
+/* Device and inode of what /proc/PID/exe will show once prog is exec'd: the
+ * file itself, or for a "#!" script its interpreter (as the kernel does, a
+ * few levels deep). */
+static int prog_identity(const char *prog, unsigned long long *dev, unsigned long long *ino)
 {
-    if (!valid_name(name))
-        return tern_error_set(err, EINVAL, "'%s': a job name is 1 to 200 characters of [A-Za-z0-9_.-]", name);
-    char dir[PATH_MAX - 256], path[PATH_MAX], tmp[PATH_MAX];
-    run_dir(dir, sizeof dir);
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        return tern_error_set(err, errno, "%s: %s", dir, strerror(errno));
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    pid_t old;
-    int r = lookup(path, &old, err);
-    if (r < 0)
+    char path[PATH_MAX];
+    if (prog_path(prog, path, sizeof path))
         return -1;
-    if (r == 0)
-        return tern_error_set(err, EEXIST, "job '%s' is already running as pid %d", name, (int)old);
-    snprintf(tmp, sizeof tmp, "%s/.%s.%d", dir, name, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return tern_error_set(err, errno, "%s: %s", tmp, strerror(errno));
-    fprintf(f, "%d %llu\n", (int)getpid(), start_time(getpid()));
-    if (fclose(f) != 0 || rename(tmp, path) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return tern_error_set(err, e, "%s: %s", path, strerror(e));
+    for (int level = 0; level < 5; level++) {
+        struct stat st;
+        if (stat(path, &st) < 0)
+            return -1;
+        *dev = st.st_dev;
+        *ino = st.st_ino;
+        char head[256];
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd < 0 ? -1 : read(fd, head, sizeof head - 1);
+        if (fd >= 0)
+            close(fd);
+        if (n < 2 || head[0] != '#' || head[1] != '!')
+            return 0;
+        head[n] = '\0';
+        char *s = head + 2 + strspn(head + 2, " \t");
+        s[strcspn(s, " \t\n")] = '\0';
+        if (!*s || snprintf(path, sizeof path, "%s", s) >= (int)sizeof path)
+            return 0;
     }
     return 0;
 }
 
-int dmp_job_resolve(const char *arg, pid_t *pid, tern_error *err)
+/* The record NAME in the run directory dirfd (DIR in messages): 0 and *rec,
+ * 1 if there is none, -1 with err if it cannot be trusted or read. */
+static int read_record(int dirfd, const char *dir, const char *name, dmp_job *rec,
+                       tern_error *err)
 {
+    int fd = tern_trust_file_open(dirfd, dir, name, "job records", err);
+    if (fd < 0) {
+        if (err->code != ENOENT)
+            return -1;
+        tern_error_clear(err);
+        return 1;
+    }
+    char buf[256];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    long p = 0;
+    int used = 0;
+    buf[n > 0 ? n : 0] = '\0';
+    int ok = n > 0 && sscanf(buf, "%ld %llu %llu %llu%n", &p, &rec->start, &rec->dev, &rec->ino,
+                             &used) == 4;
+    if (!ok || p <= 0 || p > INT_MAX || (buf[used] && strcmp(buf + used, "\n")))
+        return tern_error_set(err, EINVAL, "%s/%s: not a job record", dir, name);
+    rec->pid = (pid_t)p;
+    rec->named = 1;
+    snprintf(rec->name, sizeof rec->name, "%s", name);
+    return 0;
+}
+
+int dmp_job_record(const char *name, const char *prog, tern_error *err)
+{
+    if (!valid_name(name))
+        return tern_error_set(err, EINVAL, "'%s': a job name is 1 to 200 characters of "
+                              "[A-Za-z0-9_.-]", name);
+    dmp_job rec = {0};
+    if (prog_identity(prog, &rec.dev, &rec.ino))
+        return 0;   /* execvp fails and says why; a record would only be stale */
+    char dir[PATH_MAX - 256];
+    run_dir(dir, sizeof dir);
+    int dfd = tern_trust_dir_open(dir, 1, err);
+    if (dfd < 0)
+        return -1;
+    dmp_job old = {0};
+    int r = read_record(dfd, dir, name, &old, err);
+    if (r == 0 && start_time(old.pid) == old.start) {
+        close(dfd);
+        return tern_error_set(err, EEXIST, "job '%s' is already running as pid %d", name,
+                              (int)old.pid);
+    }
+    if (r >= 0) {
+        char line[128];
+        int len = snprintf(line, sizeof line, "%d %llu %llu %llu\n", (int)getpid(),
+                           start_time(getpid()), rec.dev, rec.ino);
+        r = tern_trust_file_write(dfd, dir, name, line, (size_t)len, err);
+    }
+    close(dfd);
+    return r < 0 ? -1 : 0;
+}
+
+static int not_running(const char *name, tern_error *err)
+{
+    return tern_error_set(err, ESRCH, "job '%s': no running process started with `tern exec "
+                          "--job %s`", name, name);
+}
+
+int dmp_job_check(const dmp_job *job, tern_error *err)
+{
+    if (!job->named)
+        return 0;
+    if (start_time(job->pid) != job->start)
+        return not_running(job->name, err);
+    char exe[64];
+    snprintf(exe, sizeof exe, "/proc/%d/exe", (int)job->pid);
+    struct stat st;
+    if (stat(exe, &st) < 0)
+        return tern_error_set(err, errno, "job '%s': pid %d: which program it runs cannot be "
+                              "told (%s); refusing to touch it", job->name, (int)job->pid,
+                              strerror(errno));
+    if (st.st_dev == job->dev && st.st_ino == job->ino)
+        return 0;
+    char target[PATH_MAX] = "another program";
+    ssize_t n = readlink(exe, target, sizeof target - 1);
+    if (n > 0)
+        target[n] = '\0';
+    return tern_error_set(err, ESRCH, "job '%s': pid %d runs %s, not the program `tern exec "
+                          "--job %s` started; refusing to touch it", job->name, (int)job->pid,
+                          target, job->name);
+}
+
+int dmp_job_resolve(const char *arg, dmp_job *job, tern_error *err)
+{
+    memset(job, 0, sizeof *job);
     char *end;
     long p = strtol(arg, &end, 10);
     if (*arg && !*end) {
-        if (p <= 0)
+        if (p <= 0 || p > INT_MAX)
             return tern_error_set(err, EINVAL, "%s: not a process id", arg);
-        *pid = (pid_t)p;
+        job->pid = (pid_t)p;
         return 0;
     }
     if (!valid_name(arg))
         return tern_error_set(err, EINVAL, "%s: neither a process id nor a job name", arg);
-    char dir[PATH_MAX - 256], path[PATH_MAX];
+    char dir[PATH_MAX - 256];
     run_dir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/%s", dir, arg);
-    int r = lookup(path, pid, err);
+    int dfd = tern_trust_dir_open(dir, 0, err), r = 1;
+    if (dfd < 0 && err->code != ENOENT)
+        return -1;
+    tern_error_clear(err);
+    if (dfd >= 0) {
+        r = read_record(dfd, dir, arg, job, err);
+        close(dfd);
+    }
     if (r < 0)
         return -1;
     if (r == 1)
-        return tern_error_set(err, ESRCH, "job '%s': no running process started with `tern exec --job %s`",
-                              arg, arg);
-    return 0;
+        return not_running(arg, err);
+    return dmp_job_check(job, err);
 }

@@ -88,110 +88,141 @@ static int add_page(runbuf *rb, uint64_t first_run, uint64_t page)
     return 0;
 }
 
+/* One scan: the process, its pagemap, and the buffers for one chunk. */
+typedef struct scan {
+    dmp_proc *p;
+    int pm;                /* /proc/PID/pagemap */
+    char path[64];
+    uint64_t *flags;       /* per page of the chunk: pagemap entry, then candidate */
+    uint64_t *buf;         /* the chunk's bytes, when they are read whole */
+    runbuf rb;
+    uint64_t first_run;    /* the current region's first run in rb */
+} scan;
+
+static int oom(const scan *sc, tern_error *err)
+{
+    return tern_error_set(err, ENOMEM, "pid %d: out of memory", sc->p->pid);
+}
+
+/* Pages [a, a + np pages) of r that may go into the image: flags[i] = 1.
+ * Returns how many, or -1. */
+static int64_t chunk_candidates(scan *sc, const dmp_region *r, uint64_t a, uint64_t np,
+                                tern_error *err)
+{
+    ssize_t got = pread(sc->pm, sc->flags, np * 8, (off_t)(a / DMP_PAGE * 8));
+    if (got != (ssize_t)(np * 8))
+        return tern_error_set(err, errno, "%s: reading flags of region 0x%llx: %s", sc->path,
+                              (unsigned long long)r->start, strerror(errno));
+    int is_file = r->kind == DMP_R_FILE;
+    int gone_file = r->kind == DMP_R_ANON && r->path[0] == '/';
+    int64_t n = 0;
+    for (uint64_t i = 0; i < np; i++) {
+        uint64_t f = sc->flags[i];
+        int cand;
+        if (gone_file)
+            cand = 1;
+        else if (is_file)   /* written: copied on write, no longer the file's page */
+            cand = (f & PM_SWAPPED) || ((f & PM_PRESENT) && !(f & PM_FILE));
+        else
+            cand = (f & (PM_PRESENT | PM_SWAPPED)) != 0;
+        sc->flags[i] = cand;
+        n += cand;
+    }
+    return n;
+}
+
+/* The flagged pages lo..hi-1 of a chunk whose first page is page `first` of
+ * its region, as runs. */
+static int add_flagged(scan *sc, uint64_t first, uint64_t lo, uint64_t hi, tern_error *err)
+{
+    for (uint64_t i = lo; i < hi; i++)
+        if (sc->flags[i] && add_page(&sc->rb, sc->first_run, first + i))
+            return oom(sc, err);
+    return 0;
+}
+
+/* Anonymous candidates that are not all zero: sampled where the region is
+ * readable, else (or if sampling fails) read whole. */
+static int chunk_nonzero(scan *sc, const dmp_region *r, uint64_t a, uint64_t np,
+                         tern_error *err)
+{
+    uint64_t first = (a - r->start) / DMP_PAGE;
+    if (r->prot & PROT_READ) {
+        uint64_t keep[SCAN_CHUNK / DMP_PAGE];
+        memcpy(keep, sc->flags, np * sizeof *sc->flags);
+        if (sample_nonzero(sc->p, a, sc->flags, np, sc->buf) == 0)
+            return add_flagged(sc, first, 0, np, err);
+        memcpy(sc->flags, keep, np * sizeof *sc->flags);   /* fall back to reading all */
+    }
+    uint64_t lo = 0, hi = np;
+    while (!sc->flags[lo])
+        lo++;
+    while (!sc->flags[hi - 1])
+        hi--;
+    if (dmp_proc_read(sc->p, a + lo * DMP_PAGE, sc->buf, (hi - lo) * DMP_PAGE, err))
+        return tern_error_prefix(err, "region 0x%llx-0x%llx %s: ", (unsigned long long)r->start,
+                                 (unsigned long long)r->end, r->path);
+    for (uint64_t i = lo; i < hi; i++)
+        if (sc->flags[i] && page_is_zero(sc->buf + (i - lo) * (DMP_PAGE / 8)))
+            sc->flags[i] = 0;
+    return add_flagged(sc, first, lo, hi, err);
+}
+
+/* Region r's runs, appended to sc->rb. */
+static int scan_region(scan *sc, const dmp_region *r, tern_error *err)
+{
+    if (r->kind == DMP_R_FILE_SHARED)
+        return 0;   /* the file holds the data */
+    for (uint64_t a = r->start; a < r->end; a += SCAN_CHUNK) {
+        uint64_t len = r->end - a < SCAN_CHUNK ? r->end - a : SCAN_CHUNK;
+        uint64_t np = len / DMP_PAGE;
+        int64_t n = chunk_candidates(sc, r, a, np, err);
+        if (n < 0)
+            return -1;
+        if (!n)
+            continue;
+        int rc = r->kind == DMP_R_FILE
+                     ? add_flagged(sc, (a - r->start) / DMP_PAGE, 0, np, err)   /* zero or not */
+                     : chunk_nonzero(sc, r, a, np, err);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
 int dmp_mem_scan(dmp_proc *p, dmp_state *s, tern_error *err)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/pagemap", p->pid);
-    int pm = open(path, O_RDONLY | O_CLOEXEC);
-    if (pm < 0)
-        return tern_error_set(err, errno, "%s: %s", path, strerror(errno));
-    uint64_t *flags = malloc((SCAN_CHUNK / DMP_PAGE) * sizeof *flags);
-    uint64_t *buf = aligned_alloc(4096, SCAN_CHUNK);
-    runbuf rb = {0};
+    scan sc = {.p = p};
+    snprintf(sc.path, sizeof sc.path, "/proc/%d/pagemap", p->pid);
+    sc.pm = open(sc.path, O_RDONLY | O_CLOEXEC);
+    if (sc.pm < 0)
+        return tern_error_set(err, errno, "%s: %s", sc.path, strerror(errno));
+    sc.flags = malloc((SCAN_CHUNK / DMP_PAGE) * sizeof *sc.flags);
+    sc.buf = aligned_alloc(4096, SCAN_CHUNK);
     uint64_t data_off = 0;
-    int rc = -1;
-    if (!flags || !buf) {
-        tern_error_set(err, ENOMEM, "pid %d: out of memory", p->pid);
-        goto out;
-    }
-    for (uint32_t ri = 0; ri < s->h.nregions; ri++) {
+    int rc = !sc.flags || !sc.buf ? oom(&sc, err) : 0;
+    for (uint32_t ri = 0; !rc && ri < s->h.nregions; ri++) {
         dmp_region *r = &s->regions[ri];
-        r->run0 = rb.n;
+        r->run0 = sc.rb.n;
         r->data_off = data_off;
-        uint64_t first_run = rb.n;
-        int is_file = r->kind == DMP_R_FILE;
-        int gone_file = r->kind == DMP_R_ANON && r->path[0] == '/';
-        if (r->kind == DMP_R_FILE_SHARED)
-            goto done_region;
-        for (uint64_t a = r->start; a < r->end; a += SCAN_CHUNK) {
-            uint64_t len = r->end - a < SCAN_CHUNK ? r->end - a : SCAN_CHUNK;
-            uint64_t np = len / DMP_PAGE;
-            ssize_t got = pread(pm, flags, np * 8, (off_t)(a / DMP_PAGE * 8));
-            if (got != (ssize_t)(np * 8)) {
-                tern_error_set(err, errno, "%s: reading flags of region 0x%llx: %s", path,
-                               (unsigned long long)r->start, strerror(errno));
-                goto out;
-            }
-            /* which pages are candidates */
-            int any = 0;
-            for (uint64_t i = 0; i < np; i++) {
-                uint64_t f = flags[i];
-                int cand;
-                if (gone_file)
-                    cand = 1;
-                else if (is_file)
-                    cand = (f & PM_SWAPPED) || ((f & PM_PRESENT) && !(f & PM_FILE));
-                else
-                    cand = (f & (PM_PRESENT | PM_SWAPPED)) != 0;
-                flags[i] = cand;
-                any |= cand;
-            }
-            if (!any)
-                continue;
-            if (is_file) {
-                for (uint64_t i = 0; i < np; i++)
-                    if (flags[i] && add_page(&rb, first_run, (a - r->start) / DMP_PAGE + i))
-                        goto oom;
-                continue;
-            }
-            /* anonymous: drop zero pages */
-            if (r->prot & PROT_READ) {
-                uint64_t keep[SCAN_CHUNK / DMP_PAGE];
-                memcpy(keep, flags, np * sizeof *flags);
-                if (sample_nonzero(p, a, flags, np, buf) == 0) {
-                    for (uint64_t i = 0; i < np; i++)
-                        if (flags[i] && add_page(&rb, first_run, (a - r->start) / DMP_PAGE + i))
-                            goto oom;
-                    continue;
-                }
-                memcpy(flags, keep, np * sizeof *flags);   /* fall back to reading all */
-            }
-            uint64_t lo = 0, hi = np;
-            while (!flags[lo])
-                lo++;
-            while (!flags[hi - 1])
-                hi--;
-            if (dmp_proc_read(p, a + lo * DMP_PAGE, buf, (hi - lo) * DMP_PAGE, err)) {
-                tern_error_prefix(err, "region 0x%llx-0x%llx %s: ",
-                                  (unsigned long long)r->start, (unsigned long long)r->end,
-                                  r->path);
-                goto out;
-            }
-            for (uint64_t i = lo; i < hi; i++)
-                if (flags[i] && !page_is_zero(buf + (i - lo) * (DMP_PAGE / 8)) &&
-                    add_page(&rb, first_run, (a - r->start) / DMP_PAGE + i))
-                    goto oom;
-        }
-    done_region:
-        r->nruns = (uint32_t)(rb.n - first_run);
+        sc.first_run = sc.rb.n;
+        rc = scan_region(&sc, r, err);
+        r->nruns = (uint32_t)(sc.rb.n - sc.first_run);
         r->data_pages = 0;
-        for (uint64_t i = first_run; i < rb.n; i++)
-            r->data_pages += rb.v[i].npages;
+        for (uint64_t i = sc.first_run; i < sc.rb.n; i++)
+            r->data_pages += sc.rb.v[i].npages;
         data_off += r->data_pages * DMP_PAGE;
     }
-    s->runs = rb.v;
-    rb.v = NULL;
-    s->h.nruns = rb.n;
-    s->h.data_bytes = data_off;
-    rc = 0;
-    goto out;
-oom:
-    tern_error_set(err, ENOMEM, "pid %d: out of memory", p->pid);
-out:
-    free(rb.v);
-    free(flags);
-    free(buf);
-    close(pm);
+    if (!rc) {
+        s->runs = sc.rb.v;
+        sc.rb.v = NULL;
+        s->h.nruns = sc.rb.n;
+        s->h.data_bytes = data_off;
+    }
+    free(sc.rb.v);
+    free(sc.flags);
+    free(sc.buf);
+    close(sc.pm);
     return rc;
 }
 

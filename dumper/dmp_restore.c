@@ -1,3 +1,5 @@
+/* dmp_restore.h: compatibility checks, and a restore as the stages it
+ * takes. */
 #define _GNU_SOURCE
 #include "dmp_restore.h"
 
@@ -9,35 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/rseq.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <cpuid.h>
-#include <time.h>
 #include <pthread.h>
 #include <stdint.h>
 
+#include "dmp_blob.h"
 #include "dmp_capture.h"
 #include "dmp_fds.h"
 #include "dmp_image.h"
-#include "restorer/rst_args.h"
-
-extern const unsigned char tern_rst_blob[];
-extern const unsigned long tern_rst_blob_len;
+#include "clock.h"
+#include "trust.h"
 
 #define PAGE DMP_PAGE
-#define RUP(x, a) (((x) + (a)-1) & ~((uint64_t)(a)-1))
-#define THREAD_STACK (32 * 1024)
 #define NFS_MAGIC 0x6969
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static uint32_t cpu_xsave_size(void)
 {
@@ -47,47 +37,10 @@ static uint32_t cpu_xsave_size(void)
     return b;   /* bytes needed for the features enabled in XCR0 */
 }
 
-static uint64_t xcr0(void)
+/* The image's code holds pointers into the vdso and its data page offsets:
+ * same pieces, same sizes, same distances, same text. */
+static int check_vdso(const dmp_state *s, tern_error *err)
 {
-    uint32_t lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    return ((uint64_t)hi << 32) | lo;
-}
-
-/* The xstate features a signal frame of this process may carry: those XCR0
- * enables, less the dynamic ones (AMX tile data) the process has no
- * permission for. XCR0 enables AMX on CPUs that have it, but the kernel
- * sizes a task's signal frames by its permissions; a frame whose xstate_size
- * is larger than that is not an error to sigreturn: it silently restores the
- * legacy FXSAVE part only, so the AVX and AVX-512 upper halves came back as
- * zeros on such CPUs. */
-static uint64_t frame_features(void)
-{
-    uint64_t perm = 0;
-    if (syscall(SYS_arch_prctl, 0x1022 /* ARCH_GET_XCOMP_PERM */, &perm) < 0)
-        perm = ~0ULL;   /* kernel before 5.16: no dynamic features */
-    return xcr0() & perm;
-}
-
-/* Bytes of standard-format XSAVE area that hold FEATURES (at least the
- * legacy area and the header). */
-static uint32_t frame_xstate_size(uint64_t features)
-{
-    uint32_t size = 576;
-    for (unsigned f = 2; f < 63; f++) {
-        unsigned a, b, c, d;
-        if (!(features >> f & 1) || !__get_cpuid_count(0xd, f, &a, &b, &c, &d))
-            continue;
-        if (b + a > size)
-            size = b + a;
-    }
-    return size;
-}
-
-int dmp_restore_check(const dmp_state *s, tern_error *err)
-{
-    /* The image's code holds pointers into the vdso and its data page
-     * offsets: same pieces, same sizes, same distances, same text. */
     dmp_special cur[4];
     uint32_t crc;
     if (dmp_special_read(0, cur, &crc, err))
@@ -111,13 +64,68 @@ int dmp_restore_check(const dmp_state *s, tern_error *err)
         return tern_error_set(err, EXDEV, "the [vdso] code of the image (kernel %s) differs "
                               "from this kernel's; the image comes from another kernel",
                               s->h.kernel);
+    return 0;
+}
+
+/* XSAVE state components by their bit in XCR0 (Intel SDM vol. 1, 13.1). */
+static const char *const xfeature_names[] = {
+    "x87", "sse", "avx", "mpx_bndregs", "mpx_bndcsr", "avx512_opmask", "avx512_zmm_hi256",
+    "avx512_hi16_zmm", "pt", "pkru", "pasid", "cet_u", "cet_s", "hdc", "uintr", "lbr", "hwp",
+    "amx_tilecfg", "amx_tiledata", "apx"};
+
+/* "avx512_opmask, avx512_zmm_hi256, ..." for the bits of mask. */
+static void xfeature_list(uint64_t mask, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (unsigned f = 0; f < 64 && n < len; f++)
+        if (mask >> f & 1) {
+            const size_t nn = sizeof xfeature_names / sizeof xfeature_names[0];
+            int w = f < nn ? snprintf(buf + n, len - n, "%s%s", n ? ", " : "", xfeature_names[f])
+                           : snprintf(buf + n, len - n, "%sxfeature %u", n ? ", " : "", f);
+            n += w > 0 ? (size_t)w : 0;
+        }
+}
+
+/* The XSAVE features the dumping CPU had: what its kernel enabled in XCR0
+ * (ptrace puts that in the software-reserved bytes of NT_X86_XSTATE, at
+ * offset 464, where gdb reads it too) and what each thread had in use
+ * (XSTATE_BV). A program picks its code by the CPU it starts on (glibc's
+ * string functions use AVX-512 where XCR0 enables it, whether or not a
+ * thread's registers hold AVX-512 state right now), so a feature the dumping
+ * CPU had and this one lacks is refused even if no thread has it in use. */
+static int check_cpu_features(const dmp_state *s, int rank, tern_error *err)
+{
+    uint64_t saved = 0;
+    for (uint32_t i = 0; i < s->h.nthreads; i++) {
+        const dmp_thread *t = &s->threads[i];
+        if (t->xsave_len < 576)
+            break;   /* check_xsave says what is wrong with it */
+        uint64_t xcr0, bv;
+        memcpy(&xcr0, t->xsave + 464, 8);
+        memcpy(&bv, t->xsave + 512, 8);
+        saved |= xcr0 | bv;
+    }
+    uint64_t missing = saved & ~dmp_xcr0();
+    if (!missing)
+        return 0;
+    char names[512];
+    xfeature_list(missing, names, sizeof names);
+    return tern_error_set(err, EXDEV, "rank %d: saved on a CPU with %s, which this CPU lacks",
+                          rank, names);
+}
+
+/* Every thread's XSAVE area fits this CPU's, and holds nothing a signal
+ * frame of this process cannot carry. */
+static int check_xsave(const dmp_state *s, tern_error *err)
+{
     uint32_t xs = cpu_xsave_size();
     for (uint32_t i = 0; i < s->h.nthreads; i++)
         if (s->threads[i].xsave_len > xs || s->threads[i].xsave_len < 576)
             return tern_error_set(err, EXDEV, "thread %d: XSAVE area of %u bytes does not fit "
                                   "this CPU's %u bytes (image from another CPU?)",
                                   s->threads[i].tid, s->threads[i].xsave_len, xs);
-    uint64_t xf = frame_features();
+    uint64_t xf = dmp_frame_features();
     for (uint32_t i = 0; i < s->h.nthreads; i++) {
         uint64_t bv;
         memcpy(&bv, s->threads[i].xsave + 512, 8);
@@ -126,6 +134,12 @@ int dmp_restore_check(const dmp_state *s, tern_error *err)
                                   "(AMX tiles?) that a restored process cannot be given",
                                   s->threads[i].tid, (unsigned long long)(bv & ~xf));
     }
+    return 0;
+}
+
+/* Every file the image maps is the one it mapped. */
+static int check_mapped_files(const dmp_state *s, tern_error *err)
+{
     for (uint32_t i = 0; i < s->h.nregions; i++) {
         const dmp_region *r = &s->regions[i];
         if (r->kind != DMP_R_FILE && r->kind != DMP_R_FILE_SHARED)
@@ -142,7 +156,30 @@ int dmp_restore_check(const dmp_state *s, tern_error *err)
                                   st.st_ino != r->inode ? "inode" :
                                   (uint64_t)st.st_size != r->fsize ? "size" : "mtime");
     }
+    return 0;
+}
+
+int dmp_restore_check(const dmp_state *s, int rank, tern_error *err)
+{
+    if (check_vdso(s, err) || check_cpu_features(s, rank, err) || check_xsave(s, err) ||
+        check_mapped_files(s, err))
+        return -1;
     return dmp_fds_check(s, err);
+}
+
+int dmp_restore_trusted(tern_ckpt *c, tern_error *err)
+{
+    const char *path = tern_ckpt_get_info(c)->path;
+    struct stat st;
+    int fd = tern_ckpt_dup_fd(c);   /* the inode that is read and mapped */
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return tern_error_set(err, e, "%s: %s", path, strerror(e));
+    }
+    close(fd);
+    return tern_trust_stat(path, &st, "images", err);
 }
 
 /* Page data goes straight to its final address for regions tern restore
@@ -213,13 +250,8 @@ static int page_sink(void *vctx, uint64_t off, const void *src, size_t n, tern_e
 /* Lazy restore: the pages of a region that lie as they are in the image
  * file (RAW chunks, page aligned) are mapped MAP_PRIVATE from it instead of
  * copied. These are the pieces, in image addresses. */
-typedef struct fmap {
-    uint32_t region;
-    struct rst_filemap m;
-} fmap;
-
 typedef struct fmaps {
-    fmap *v;
+    dmp_fmap *v;
     uint64_t n, cap;
     uint64_t bytes;
 } fmaps;
@@ -241,13 +273,13 @@ static int extents_to_maps(const dmp_state *s, uint32_t ri, const tern_extent *e
                 uint64_t end = hi < run_hi ? hi : run_hi;
                 if (out->n == out->cap) {
                     uint64_t nc = out->cap ? out->cap * 2 : 64;
-                    fmap *nv = realloc(out->v, nc * sizeof *nv);
+                    dmp_fmap *nv = realloc(out->v, nc * sizeof *nv);
                     if (!nv)
                         return -1;
                     out->v = nv;
                     out->cap = nc;
                 }
-                fmap *f = &out->v[out->n++];
+                dmp_fmap *f = &out->v[out->n++];
                 f->region = ri;
                 f->m.addr = r->start + run->page * PAGE + (lo - run_lo);
                 f->m.len = end - lo;
@@ -279,59 +311,6 @@ static void *readahead_thread(void *arg)
     return NULL;
 }
 
-static int cmp_range(const void *x, const void *y)
-{
-    const struct rst_range *a = x, *b = y;
-    return a->start < b->start ? -1 : a->start > b->start;
-}
-
-static int overlaps(uint64_t a, uint64_t b, const dmp_state *s)
-{
-    const uint64_t guard = 1 << 20;
-    for (uint32_t i = 0; i < s->h.nregions; i++)
-        if (a < s->regions[i].end + guard && s->regions[i].start < b + guard)
-            return 1;
-    for (uint32_t i = 0; i < s->h.nspecial; i++)
-        if (a < s->special[i].end + guard && s->special[i].start < b + guard)
-            return 1;
-    return 0;
-}
-
-/* Somewhere free both here and in the image. */
-static void *place_blob(const dmp_state *s, uint64_t len, tern_error *err)
-{
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p != MAP_FAILED && !overlaps((uint64_t)p, (uint64_t)p + len, s))
-        return p;
-    if (p != MAP_FAILED)
-        munmap(p, len);
-    for (uint64_t cand = 0x100000000ULL; cand < 0x7f0000000000ULL; cand += 0x40000000ULL) {
-        if (overlaps(cand, cand + len, s))
-            continue;
-        p = mmap((void *)cand, len, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-        if (p == (void *)cand)
-            return p;
-        if (p != MAP_FAILED)
-            munmap(p, len);
-    }
-    tern_error_set(err, ENOMEM, "no room for the restorer beside the image");
-    return NULL;
-}
-
-typedef struct bump {
-    char *base;
-    uint64_t off, cap;
-} bump;
-
-static void *take(bump *b, uint64_t n, uint64_t align)
-{
-    b->off = RUP(b->off, align);
-    void *p = b->base + b->off;
-    b->off += n;
-    return b->off <= b->cap ? p : NULL;
-}
-
 static int single_threaded(void)
 {
     DIR *d = opendir("/proc/self/task");
@@ -344,44 +323,6 @@ static int single_threaded(void)
     return n == 1;
 }
 
-static void fill_frame(struct rst_ucontext *uc, uint8_t *xs, const dmp_thread *t, uint64_t xf)
-{
-    const dmp_regs *r = &t->regs;
-    memset(uc, 0, sizeof *uc);
-    uc->uc_flags = 1 | 2 | 4;   /* UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS */
-    uc->ss_sp = t->ss_sp;
-    uc->ss_flags = t->ss_flags;
-    uc->ss_size = t->ss_size;
-    struct rst_sigcontext *m = &uc->mc;
-    m->r8 = r->r8; m->r9 = r->r9; m->r10 = r->r10; m->r11 = r->r11;
-    m->r12 = r->r12; m->r13 = r->r13; m->r14 = r->r14; m->r15 = r->r15;
-    m->rdi = r->rdi; m->rsi = r->rsi; m->rbp = r->rbp; m->rbx = r->rbx;
-    m->rdx = r->rdx; m->rax = r->rax; m->rcx = r->rcx; m->rsp = r->rsp;
-    m->rip = r->rip; m->eflags = r->eflags;
-    m->cs = 0x33;
-    m->ss = 0x2b;
-    m->fpstate = (uint64_t)xs;
-    uc->uc_sigmask = t->sigmask;
-    /* only the part of the dump's area that this process's frames carry;
-     * dmp_restore_check refused images whose state lies beyond it */
-    uint32_t len = frame_xstate_size(xf);
-    if (len > t->xsave_len)
-        len = t->xsave_len;
-    memcpy(xs, t->xsave, len);
-    uint64_t bv;                        /* XSAVE header: XSTATE_BV */
-    memcpy(&bv, xs + 512, 8);
-    bv &= xf;
-    memcpy(xs + 512, &bv, 8);
-    /* the software bytes sigreturn wants in the FXSAVE area's tail */
-    uint32_t *sw = (uint32_t *)(xs + 464);
-    sw[0] = 0x46505853;                 /* FP_XSTATE_MAGIC1 */
-    sw[1] = len + 4;                    /* extended_size */
-    memcpy(&sw[2], &xf, 8);             /* xfeatures */
-    sw[4] = len;                        /* xstate_size */
-    uint32_t m2 = 0x46505845;           /* FP_XSTATE_MAGIC2 */
-    memcpy(xs + len, &m2, 4);
-}
-
 static int move_high(int fd, int floor)
 {
     int n = fcntl(fd, F_DUPFD_CLOEXEC, floor);
@@ -390,406 +331,280 @@ static int move_high(int fd, int floor)
     return n;
 }
 
-int dmp_restore(tern_ckpt *c, int rank, const char *prefix, tern_error *err)
-{
+/* Everything one restore holds until the point of no return; undo() gives
+ * it all back when a stage before that fails. */
+typedef struct restore_job {
+    tern_ckpt *c;
+    int rank;
+    const char *prefix;
     dmp_state s;
-    double t_start = mono();
-    if (dmp_image_load(c, rank, prefix, &s, err))
-        return -1;
-    int memfd = -1, errfd = -1, imgfd = -1, nfiles = 0, rc = -1;
-    fmaps fm = {0};
-    char *placed = NULL;
-    int *files = NULL;
-    void *blob = MAP_FAILED;
-    uint64_t blob_len = 0;
-    if (dmp_restore_check(&s, err))
-        goto fail;
-    if (!single_threaded()) {
-        tern_error_set(err, EBUSY, "tern restore must be single-threaded to restore");
-        goto fail;
-    }
+    int memfd;                 /* page data the blob maps or copies from */
+    int errfd;                 /* our stderr, for the blob's last words */
+    int imgfd;                 /* the image file, while pages are mapped from it */
+    char *placed;              /* per region: mapped at its place here already */
+    fmaps fm;                  /* pieces mapped from the image file */
+    int *files, nfiles;        /* fds the blob closes: the image, the mapped files */
+    int img_at;                /* the image's index in files, or -1 */
+    int *region_fd;            /* per region: the fd it maps, or -1 */
+    dmp_blob blob;
+    double t_start, t_pages, t_pages_done;
+} restore_job;
 
-    /* page data into a memfd that the blob maps or copies from */
-    memfd = memfd_create("tern-image", MFD_CLOEXEC);
-    if (memfd < 0 || ftruncate(memfd, (off_t)s.h.data_bytes) < 0) {
-        tern_error_set(err, errno, "page data: memfd: %s", strerror(errno));
-        goto fail;
-    }
-    /* big anonymous regions that are free here are filled in place */
-    placed = calloc(s.h.nregions + 1, 1);
-    if (!placed) {
-        tern_error_set(err, ENOMEM, "out of memory");
-        goto fail;
-    }
-    for (uint32_t i = 0; i < s.h.nregions; i++) {
-        const dmp_region *r = &s.regions[i];
+/* Checks while nothing is changed yet. */
+static int check_here(restore_job *j, tern_error *err)
+{
+    if (dmp_restore_check(&j->s, j->rank, err))
+        return -1;
+    if (!single_threaded())
+        return tern_error_set(err, EBUSY, "tern restore must be single-threaded to restore");
+    return 0;
+}
+
+/* The memfd for page data, and the big anonymous regions that are free
+ * here mapped at their place, to be filled in place. */
+static int prepare_memory(restore_job *j, tern_error *err)
+{
+    const dmp_state *s = &j->s;
+    j->memfd = memfd_create("tern-image", MFD_CLOEXEC);
+    if (j->memfd < 0 || ftruncate(j->memfd, (off_t)s->h.data_bytes) < 0)
+        return tern_error_set(err, errno, "page data: memfd: %s", strerror(errno));
+    j->placed = calloc(s->h.nregions + 1, 1);
+    if (!j->placed)
+        return tern_error_set(err, ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < s->h.nregions; i++) {
+        const dmp_region *r = &s->regions[i];
         if (r->kind != DMP_R_ANON || r->data_pages < 256 || (r->flags & DMP_F_STACK))
             continue;
         void *want = (void *)r->start;
         void *got = mmap(want, r->end - r->start, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
         if (got == want)
-            placed[i] = 1;
+            j->placed[i] = 1;
         else if (got != MAP_FAILED)
             munmap(got, r->end - r->start);
     }
-    pthread_t ra;
-    int ra_fd = open(tern_ckpt_get_info(c)->path, O_RDONLY | O_CLOEXEC), ra_ok = 0;
-    if (ra_fd >= 0)
-        ra_ok = pthread_create(&ra, NULL, readahead_thread, (void *)(intptr_t)ra_fd) == 0;
-    sink_ctx sc = {memfd, &s, placed, 0};
-    double t_pages = mono();
-    int prc = 0;
-    if (lazy_wanted())
-        imgfd = tern_ckpt_dup_fd(c);   /* the inode the store checks */
+    return 0;
+}
+
+/* The image file to map pages from (lazy restore), or -1. */
+static int open_image_fd(tern_ckpt *c)
+{
+    if (!lazy_wanted())
+        return -1;
+    int fd = tern_ckpt_dup_fd(c);   /* the inode the store checks */
     struct statfs sfs;
-    if (imgfd >= 0 && fstatfs(imgfd, &sfs) == 0 && sfs.f_type == NFS_MAGIC) {
+    if (fd >= 0 && fstatfs(fd, &sfs) == 0 && sfs.f_type == NFS_MAGIC) {
         /* NFS does not keep a file that another client deletes readable
          * for the processes mapping it here (tern prunes old checkpoints):
          * copy the pages instead */
-        close(imgfd);
-        imgfd = -1;
+        close(fd);
+        return -1;
     }
-    for (uint32_t i = 0; i < s.h.nregions && !prc; i++) {
-        const dmp_region *r = &s.regions[i];
-        if (!r->data_pages)
-            continue;
-        /* Big anonymous data regions (placed, or mapped from the memfd by
-         * the blob) take their RAW pages straight from the image file. Not
-         * the stack (MAP_GROWSDOWN must stay one anonymous mapping) and not
-         * executable regions (the image may sit on a noexec mount). */
-        if (imgfd >= 0 && r->kind == DMP_R_ANON && r->data_pages >= 256 &&
-            !(r->flags & DMP_F_STACK) && !(r->prot & PROT_EXEC)) {
-            tern_extent *ext = NULL;
-            uint64_t ne = 0, first = fm.n;
-            prc = dmp_image_region_extents(c, rank, prefix, &s, i, page_sink, &sc, &ext, &ne, err);
-            if (!prc && extents_to_maps(&s, i, ext, ne, &fm))
-                prc = tern_error_set(err, ENOMEM, "out of memory");
-            free(ext);
-            for (uint64_t k = first; !prc && placed[i] && k < fm.n; k++) {
-                void *want = (void *)fm.v[k].m.addr;
-                if (mmap(want, fm.v[k].m.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
-                         imgfd, (off_t)fm.v[k].m.foff) != want)
-                    prc = tern_error_set(err, errno, "page data: mapping the image at 0x%llx: %s",
-                                         (unsigned long long)fm.v[k].m.addr, strerror(errno));
-            }
-            continue;
-        }
-        if (placed[i] && r->nruns == 1)   /* the store decodes straight into place */
-            prc = dmp_image_region_read(c, rank, prefix, &s, i,
-                                        (char *)(r->start + s.runs[r->run0].page * PAGE), err);
-        else
-            prc = dmp_image_region_pages(c, rank, prefix, &s, i, page_sink, &sc, err);
+    return fd;
+}
+
+/* Region i's RAW pages become pieces mapped from the image file (mapped
+ * now if the region is placed, by the blob otherwise); the rest of its
+ * pages go to the sink. */
+static int region_extents(restore_job *j, uint32_t i, sink_ctx *sc, tern_error *err)
+{
+    tern_extent *ext = NULL;
+    uint64_t ne = 0, first = j->fm.n;
+    int prc = dmp_image_region_extents(j->c, j->rank, j->prefix, &j->s, i, page_sink, sc, &ext,
+                                       &ne, err);
+    if (!prc && extents_to_maps(&j->s, i, ext, ne, &j->fm))
+        prc = tern_error_set(err, ENOMEM, "out of memory");
+    free(ext);
+    for (uint64_t k = first; !prc && j->placed[i] && k < j->fm.n; k++) {
+        const struct rst_filemap *m = &j->fm.v[k].m;
+        void *want = (void *)m->addr;
+        if (mmap(want, m->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, j->imgfd,
+                 (off_t)m->foff) != want)
+            prc = tern_error_set(err, errno, "page data: mapping the image at 0x%llx: %s",
+                                 (unsigned long long)m->addr, strerror(errno));
     }
-    double t_pages_done = mono();
+    return prc;
+}
+
+static int region_data(restore_job *j, uint32_t i, sink_ctx *sc, tern_error *err)
+{
+    const dmp_region *r = &j->s.regions[i];
+    if (!r->data_pages)
+        return 0;
+    /* Big anonymous data regions (placed, or mapped from the memfd by
+     * the blob) take their RAW pages straight from the image file. Not
+     * the stack (MAP_GROWSDOWN must stay one anonymous mapping) and not
+     * executable regions (the image may sit on a noexec mount). */
+    if (j->imgfd >= 0 && r->kind == DMP_R_ANON && r->data_pages >= 256 &&
+        !(r->flags & DMP_F_STACK) && !(r->prot & PROT_EXEC))
+        return region_extents(j, i, sc, err);
+    if (j->placed[i] && r->nruns == 1)   /* the store decodes straight into place */
+        return dmp_image_region_read(j->c, j->rank, j->prefix, &j->s, i,
+                                     (char *)(r->start + j->s.runs[r->run0].page * PAGE), err);
+    return dmp_image_region_pages(j->c, j->rank, j->prefix, &j->s, i, page_sink, sc, err);
+}
+
+/* Every region's page data: into place, into the memfd, or as pieces of
+ * the image file to map. */
+static int read_pages(restore_job *j, tern_error *err)
+{
+    pthread_t ra;
+    int ra_fd = open(tern_ckpt_get_info(j->c)->path, O_RDONLY | O_CLOEXEC), ra_ok = 0;
+    if (ra_fd >= 0)
+        ra_ok = pthread_create(&ra, NULL, readahead_thread, (void *)(intptr_t)ra_fd) == 0;
+    sink_ctx sc = {j->memfd, &j->s, j->placed, 0};
+    j->t_pages = tern_now_mono();
+    j->imgfd = open_image_fd(j->c);
+    int prc = 0;
+    for (uint32_t i = 0; i < j->s.h.nregions && !prc; i++)
+        prc = region_data(j, i, &sc, err);
+    j->t_pages_done = tern_now_mono();
     if (ra_ok)
         pthread_join(ra, NULL);
     if (ra_fd >= 0)
         close(ra_fd);
-    if (prc)
-        goto fail;
+    return prc;
+}
 
-    int floor = dmp_fds_max(&s) + 1;
-    if (floor < 64)
-        floor = 64;
-    if (imgfd >= 0 && !fm.n) {   /* nothing mapped from it: not needed */
-        close(imgfd);
-        imgfd = -1;
-    }
-    if ((memfd = move_high(memfd, floor)) < 0 ||
-        (imgfd >= 0 && (imgfd = move_high(imgfd, floor)) < 0) ||
-        (errfd = fcntl(2, F_DUPFD_CLOEXEC, floor)) < 0) {
-        tern_error_set(err, errno, "fd shuffle: %s", strerror(errno));
-        goto fail;
-    }
-    /* one fd per mapped file */
-    int *region_fd = calloc(s.h.nregions + 1, sizeof *region_fd);
-    files = calloc(s.h.nregions + 3, sizeof *files);
-    if (!region_fd || !files) {
-        free(region_fd);
-        tern_error_set(err, ENOMEM, "out of memory");
-        goto fail;
-    }
-    if (imgfd >= 0) {   /* closed by the blob with the mapped files */
-        files[nfiles++] = imgfd;
-        imgfd = -1;
-    }
-    int img_at = nfiles - 1;
-    for (uint32_t i = 0; i < s.h.nregions; i++) {
-        const dmp_region *r = &s.regions[i];
-        region_fd[i] = -1;
+/* One fd per mapped file and access mode, shared by its regions. */
+static int open_mapped_files(restore_job *j, int floor, tern_error *err)
+{
+    const dmp_state *s = &j->s;
+    for (uint32_t i = 0; i < s->h.nregions; i++) {
+        const dmp_region *r = &s->regions[i];
+        j->region_fd[i] = -1;
         if (r->kind != DMP_R_FILE && r->kind != DMP_R_FILE_SHARED)
             continue;
         int want_rw = r->kind == DMP_R_FILE_SHARED && (r->prot & PROT_WRITE);
-        for (uint32_t j = 0; j < i; j++)
-            if (region_fd[j] >= 0 && !strcmp(s.regions[j].path, r->path) &&
-                (s.regions[j].kind == DMP_R_FILE_SHARED && (s.regions[j].prot & PROT_WRITE)) ==
+        for (uint32_t k = 0; k < i; k++)
+            if (j->region_fd[k] >= 0 && !strcmp(s->regions[k].path, r->path) &&
+                (s->regions[k].kind == DMP_R_FILE_SHARED && (s->regions[k].prot & PROT_WRITE)) ==
                     want_rw)
-                region_fd[i] = region_fd[j];
-        if (region_fd[i] >= 0)
+                j->region_fd[i] = j->region_fd[k];
+        if (j->region_fd[i] >= 0)
             continue;
         int fd = open(r->path, (want_rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-        if (fd < 0 || (fd = move_high(fd, floor)) < 0) {
-            free(region_fd);
-            tern_error_set(err, errno, "%s: %s", r->path, strerror(errno));
-            goto fail;
-        }
-        region_fd[i] = files[nfiles++] = fd;
+        if (fd < 0 || (fd = move_high(fd, floor)) < 0)
+            return tern_error_set(err, errno, "%s: %s", r->path, strerror(errno));
+        j->region_fd[i] = j->files[j->nfiles++] = fd;
     }
+    return 0;
+}
 
-    /* size the blob */
-    uint64_t code_len = RUP(tern_rst_blob_len, PAGE);
-    uint64_t frame_sz = RUP(8 + sizeof(struct rst_ucontext) + 128, 64) + RUP(DMP_XSAVE_MAX + 64, 64);
-    uint64_t args_len = sizeof(struct rst_args) + s.h.nregions * (sizeof(struct rst_map) + 32) +
-                        s.h.nruns * sizeof(struct rst_run) +
-                        s.h.nthreads * (sizeof(struct rst_thread) + frame_sz + 64) +
-                        fm.n * sizeof(struct rst_filemap) + s.h.nregions * 8 +
-                        s.h.nsiginfo * 128 + (nfiles + 1) * sizeof(int) + 4096;
-    args_len = RUP(args_len, PAGE);
-    uint64_t stacks_len = (uint64_t)s.h.nthreads * THREAD_STACK;
-    uint64_t scratch_len = 0;
-    for (uint32_t i = 0; i < s.h.nspecial; i++)
-        scratch_len += s.special[i].end - s.special[i].start + PAGE;
-    blob_len = PAGE + code_len + args_len + stacks_len + scratch_len;
-    blob = place_blob(&s, blob_len, err);
-    if (!blob) {
-        blob = MAP_FAILED;
-        free(region_fd);
-        goto fail;
+/* The fds the blob uses, moved above every fd of the image so that
+ * dmp_fds_restore can set those up around them. */
+static int open_fds(restore_job *j, tern_error *err)
+{
+    const dmp_state *s = &j->s;
+    int floor = dmp_fds_max(s) + 1;
+    if (floor < 64)
+        floor = 64;
+    if (j->imgfd >= 0 && !j->fm.n) {   /* nothing mapped from it: not needed */
+        close(j->imgfd);
+        j->imgfd = -1;
     }
-    char *B = blob;
-    struct rst_hdr *hdr = blob;
-    memcpy(hdr->magic, RST_MAGIC, RST_MAGIC_LEN);
-    hdr->total_len = blob_len;
-    memcpy(B + PAGE, tern_rst_blob, tern_rst_blob_len);
-    bump bp = {B + PAGE + code_len, 0, args_len};
-    struct rst_args *a = take(&bp, sizeof *a, 64);
-    memset(a, 0, sizeof *a);
-    a->blob_start = (uint64_t)blob;
-    /* includes the vdso scratch at the top: the pieces wait there while
-     * everything outside the reservation is unmapped */
-    a->blob_len = blob_len;
-    a->memfd = memfd;
-    a->errfd = errfd;
-    a->imgfd = img_at >= 0 ? files[img_at] : -1;
-    if (a->imgfd >= 0) {
-        struct stat ist;
-        if (fstat(a->imgfd, &ist) == 0) {
-            hdr->img_dev = ist.st_dev;
-            hdr->img_ino = ist.st_ino;
-        }
+    if ((j->memfd = move_high(j->memfd, floor)) < 0 ||
+        (j->imgfd >= 0 && (j->imgfd = move_high(j->imgfd, floor)) < 0) ||
+        (j->errfd = fcntl(2, F_DUPFD_CLOEXEC, floor)) < 0)
+        return tern_error_set(err, errno, "fd shuffle: %s", strerror(errno));
+    j->region_fd = calloc(s->h.nregions + 1, sizeof *j->region_fd);
+    j->files = calloc(s->h.nregions + 3, sizeof *j->files);
+    if (!j->region_fd || !j->files)
+        return tern_error_set(err, ENOMEM, "out of memory");
+    if (j->imgfd >= 0) {   /* closed by the blob with the mapped files */
+        j->files[j->nfiles++] = j->imgfd;
+        j->imgfd = -1;
     }
+    j->img_at = j->nfiles - 1;
+    return open_mapped_files(j, floor, err);
+}
 
-    a->maps = take(&bp, s.h.nregions * sizeof *a->maps, 8);
-    a->nmaps = s.h.nregions;
-    for (uint32_t i = 0; i < s.h.nregions; i++) {
-        const dmp_region *r = &s.regions[i];
-        struct rst_map *m = &a->maps[i];
-        memset(m, 0, sizeof *m);
-        m->start = r->start;
-        m->len = r->end - r->start;
-        m->foff = r->foff;
-        m->data_off = r->data_off;
-        m->prot = r->prot;
-        m->fd = region_fd[i];
-        m->nruns = r->nruns;
-        m->runs = take(&bp, r->nruns * sizeof(struct rst_run) + 1, 8);
-        memcpy(m->runs, &s.runs[r->run0], r->nruns * sizeof(struct rst_run));
-        if (!placed[i]) {   /* placed regions were mapped from the image already */
-            uint64_t k0 = 0;
-            while (k0 < fm.n && fm.v[k0].region != i)
-                k0++;
-            uint64_t k1 = k0;
-            while (k1 < fm.n && fm.v[k1].region == i)
-                k1++;
-            m->nfile = (uint32_t)(k1 - k0);
-            m->file = take(&bp, m->nfile * sizeof(struct rst_filemap) + 8, 8);
-            if (!m->file) {
-                free(region_fd);
-                tern_error_set(err, ENOMEM, "restorer arguments overflow");
-                goto fail;
-            }
-            for (uint64_t k = k0; k < k1; k++)
-                m->file[k - k0] = fm.v[k].m;
-        }
-        if (placed[i])
-            m->kind = RST_ANON_PLACED;
-        else if (r->kind == DMP_R_FILE)
-            m->kind = RST_FILE_PRIVATE;
-        else if (r->kind == DMP_R_FILE_SHARED)
-            m->kind = RST_FILE_SHARED;
-        else if (r->data_pages >= 256 && !(r->flags & DMP_F_STACK))
-            m->kind = RST_ANON_MEMFD;
-        else
-            m->kind = RST_ANON_COPY;
-        if (r->flags & DMP_F_STACK)
-            m->extra_flags = MAP_GROWSDOWN;
-        if (m->nfile && m->kind != RST_ANON_MEMFD) {   /* only that kind maps them */
-            free(region_fd);
-            tern_error_set(err, EINVAL, "region 0x%llx: image pages for a region of kind %d",
-                           (unsigned long long)m->start, m->kind);
-            goto fail;
-        }
-    }
-    free(region_fd);
-    int nplaced = 0;
-    for (uint32_t i = 0; i < s.h.nregions; i++)
-        nplaced += placed[i];
-    a->keep = take(&bp, (nplaced + 1) * sizeof *a->keep, 8);
-    a->keep[a->nkeep].start = (uint64_t)blob;
-    a->keep[a->nkeep++].end = (uint64_t)blob + blob_len;
-    for (uint32_t i = 0; i < s.h.nregions; i++)
-        if (placed[i]) {
-            a->keep[a->nkeep].start = s.regions[i].start;
-            a->keep[a->nkeep++].end = s.regions[i].end;
-        }
-    qsort(a->keep, a->nkeep, sizeof *a->keep, cmp_range);
-    a->close_fds = take(&bp, (nfiles + 1) * sizeof(int), 8);
-    memcpy(a->close_fds, files, nfiles * sizeof(int));
-    a->nclose = nfiles;
-
-    if (__rseq_size) {
-        a->own_rseq_ptr = (uint64_t)((char *)__builtin_thread_pointer() + __rseq_offset);
-        a->own_rseq_len = __rseq_size < 32 ? 32 : __rseq_size;
-        a->own_rseq_sig = RSEQ_SIG;
-    }
-
-    dmp_special cur[4];
-    uint32_t crc;
-    if (dmp_special_read(0, cur, &crc, err))
-        goto fail;
-    uint64_t scr = (uint64_t)blob + blob_len - scratch_len;
-    for (uint32_t i = 0; i < s.h.nspecial; i++) {
-        struct rst_vdso_move *v = &a->vdso[a->nvdso++];
-        v->from = cur[i].start;
-        v->len = cur[i].end - cur[i].start;
-        v->scratch = scr;
-        v->to = s.special[i].start;
-        scr += v->len + PAGE;
-    }
-
-    struct rst_mm_map *mm = &a->mm;
-    mm->start_code = s.h.start_code;
-    mm->end_code = s.h.end_code;
-    mm->start_data = s.h.start_data;
-    mm->end_data = s.h.end_data;
-    mm->start_brk = s.h.start_brk;
-    mm->brk = s.h.brk;
-    mm->start_stack = s.h.start_stack;
-    mm->arg_start = s.h.arg_start;
-    mm->arg_end = s.h.arg_end;
-    mm->env_start = s.h.env_start;
-    mm->env_end = s.h.env_end;
-    memcpy(a->auxv, s.h.auxv, sizeof a->auxv);
-    mm->auxv_size = s.h.auxv_bytes;
-    mm->exe_fd = (uint32_t)-1;
-
-    for (int w = 0; w < 3; w++) {
-        memcpy(&a->itimer[w], s.h.itimer[w], sizeof a->itimer[w]);
-        /* A periodic ITIMER_REAL whose signal is pending reads as value 0:
-         * the kernel re-arms it only when SIGALRM is dequeued. Arm it for
-         * one interval, as that dequeue would have. */
-        struct rst_itimer *it = &a->itimer[w];
-        if (!it->value_sec && !it->value_usec && (it->interval_sec || it->interval_usec)) {
-            it->value_sec = it->interval_sec;
-            it->value_usec = it->interval_usec;
-        }
-    }
-    uint8_t(*sig)[128] = take(&bp, (s.h.nsiginfo + 1) * 128, 8);
-    memcpy(sig, s.siginfo, s.h.nsiginfo * 128);
-    a->pending = sig;
-    a->npending = s.h.shared_pending;
-
-    uint64_t xf = frame_features();
-    a->threads = take(&bp, s.h.nthreads * sizeof *a->threads, 64);
-    a->nthreads = s.h.nthreads;
-    char *stacks = B + PAGE + code_len + args_len;
-    for (uint32_t i = 0; i < s.h.nthreads; i++) {
-        const dmp_thread *t = &s.threads[i];
-        struct rst_thread *rt = &a->threads[i];
-        memset(rt, 0, sizeof *rt);
-        rt->args = a;
-        char *fr = take(&bp, frame_sz, 64);
-        if (!fr) {
-            tern_error_set(err, ENOMEM, "restorer arguments overflow");
-            goto fail;
-        }
-        rt->frame = (struct rst_ucontext *)(fr + 64);   /* room for pretcode below */
-        uint8_t *xs = (uint8_t *)RUP((uint64_t)(fr + 64 + sizeof(struct rst_ucontext) + 128), 64);
-        fill_frame(rt->frame, xs, t, xf);
-        rt->stack_top = (uint64_t)(stacks + (uint64_t)(i + 1) * THREAD_STACK - 64);
-        rt->fs_base = t->regs.fs_base;
-        rt->gs_base = t->regs.gs_base;
-        rt->tid_addr = s.h.tid_offset >= 0 ? t->regs.fs_base + (uint64_t)s.h.tid_offset : 0;
-        rt->robust_head = t->robust_head;
-        rt->robust_len = t->robust_len;
-        rt->rseq_ptr = t->rseq_ptr;
-        rt->rseq_len = t->rseq_len;
-        rt->rseq_sig = t->rseq_sig;
-        rt->npending = t->npending;
-        rt->pending = sig + t->pending0;
-    }
-    if (bp.off > bp.cap) {
-        tern_error_set(err, ENOMEM, "restorer arguments overflow");
-        goto fail;
-    }
-    if (mprotect(B + PAGE, code_len, PROT_READ | PROT_EXEC) < 0) {
-        tern_error_set(err, errno, "restorer: mprotect: %s", strerror(errno));
-        goto fail;
-    }
-
+static void report_timing(const restore_job *j)
+{
     if (getenv("TERN_DUMPER_TIMING"))
         fprintf(stderr, "tern restore: timing: metadata+checks %.3f s, page data %.3f s "
                 "(%.1f MiB, %.1f MiB of it mapped from the image), blob setup %.3f s\n",
-                t_pages - t_start, t_pages_done - t_pages, s.h.data_bytes / 1048576.0,
-                fm.bytes / 1048576.0, mono() - t_pages_done);
-    free(fm.v);
-    fm.v = NULL;
+                j->t_pages - j->t_start, j->t_pages_done - j->t_pages,
+                j->s.h.data_bytes / 1048576.0, j->fm.bytes / 1048576.0,
+                tern_now_mono() - j->t_pages_done);
+}
 
-    /* ---- point of no return ---- */
-    tern_ckpt_close(c);
+/* Everything the blob needs, written into it. */
+static int build_blob(restore_job *j, tern_error *err)
+{
+    dmp_blob_in in = {.s = &j->s, .placed = j->placed, .fm = j->fm.v, .nfm = j->fm.n,
+                      .region_fd = j->region_fd, .files = j->files, .nfiles = j->nfiles,
+                      .img_at = j->img_at, .memfd = j->memfd, .errfd = j->errfd};
+    int rc = dmp_blob_build(&in, &j->blob, err);
+    free(j->region_fd);
+    j->region_fd = NULL;
+    return rc;
+}
+
+/* The point of no return: the image's signal actions and fds replace
+ * ours, and the blob takes over on its own stack. */
+static void __attribute__((noreturn)) jump_into_blob(restore_job *j, tern_error *err)
+{
+    tern_ckpt_close(j->c);
     sigset_t all;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
     for (int sg = 1; sg <= 64; sg++) {
         if (sg == SIGKILL || sg == SIGSTOP)
             continue;
-        syscall(SYS_rt_sigaction, sg, &s.h.sigact[sg - 1], NULL, 8);
+        syscall(SYS_rt_sigaction, sg, &j->s.h.sigact[sg - 1], NULL, 8);
     }
     int keep[1100], nkeep = 0;
-    keep[nkeep++] = memfd;
-    keep[nkeep++] = errfd;
-    for (int i = 0; i < nfiles && nkeep < 1100; i++)
-        keep[nkeep++] = files[i];
-    if (dmp_fds_restore(&s, keep, nkeep, err)) {
-        dprintf(errfd, "tern restore: %s\n", err->msg);
+    keep[nkeep++] = j->memfd;
+    keep[nkeep++] = j->errfd;
+    for (int i = 0; i < j->nfiles && nkeep < 1100; i++)
+        keep[nkeep++] = j->files[i];
+    if (dmp_fds_restore(&j->s, keep, nkeep, err)) {
+        dprintf(j->errfd, "tern restore: %s\n", err->msg);
         _exit(127);
     }
-    uint64_t sp = a->threads[0].stack_top;
-    void *entry = B + PAGE;
-    __asm__ volatile("mov %0, %%rsp\n\t"
-                     "mov %1, %%rdi\n\t"
-                     "jmp *%2\n\t" ::"r"(sp), "r"(a), "r"(entry)
-                     : "memory");
-    __builtin_unreachable();
+    dmp_blob_enter(&j->blob);
+}
 
-fail:
-    for (uint32_t i = 0; placed && i < s.h.nregions; i++)
-        if (placed[i])
-            munmap((void *)s.regions[i].start, s.regions[i].end - s.regions[i].start);
-    free(placed);
-    if (blob != MAP_FAILED)
-        munmap(blob, blob_len);
-    if (memfd >= 0)
-        close(memfd);
-    if (imgfd >= 0)
-        close(imgfd);
-    free(fm.v);
-    if (errfd >= 0)
-        close(errfd);
-    for (int i = 0; i < nfiles; i++)
-        close(files[i]);
-    free(files);
-    dmp_state_free(&s);
-    return rc;
+static void undo(restore_job *j)
+{
+    const dmp_state *s = &j->s;
+    for (uint32_t i = 0; j->placed && i < s->h.nregions; i++)
+        if (j->placed[i])
+            munmap((void *)s->regions[i].start, s->regions[i].end - s->regions[i].start);
+    free(j->placed);
+    dmp_blob_unmap(&j->blob);
+    if (j->memfd >= 0)
+        close(j->memfd);
+    if (j->imgfd >= 0)
+        close(j->imgfd);
+    free(j->fm.v);
+    if (j->errfd >= 0)
+        close(j->errfd);
+    for (int i = 0; i < j->nfiles; i++)
+        close(j->files[i]);
+    free(j->files);
+    free(j->region_fd);
+    dmp_state_free(&j->s);
+}
+
+int dmp_restore(tern_ckpt *c, int rank, const char *prefix, tern_error *err)
+{
+    restore_job j = {.c = c, .rank = rank, .prefix = prefix, .memfd = -1, .errfd = -1,
+                     .imgfd = -1, .img_at = -1};
+    j.t_start = tern_now_mono();
+    if (dmp_restore_trusted(c, err) || dmp_image_load(c, rank, prefix, &j.s, err))
+        return -1;
+    if (check_here(&j, err) ||       /* the image, kernel, CPU, files and fds fit */
+        prepare_memory(&j, err) ||   /* the memfd; big free regions mapped in place */
+        read_pages(&j, err) ||       /* in place, into the memfd, or image pieces */
+        open_fds(&j, err) ||         /* the blob's fds, above the image's */
+        build_blob(&j, err)) {       /* the restorer and its arguments */
+        undo(&j);
+        return -1;
+    }
+    report_timing(&j);
+    free(j.fm.v);
+    j.fm.v = NULL;
+    jump_into_blob(&j, err);
 }

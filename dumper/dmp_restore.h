@@ -1,18 +1,21 @@
 /* dmp_restore: turn this process (tern restore) into the imaged process.
  *
- *  1. checks, while nothing is changed yet: the image is whole (store CRCs),
- *     the kernel's vdso/vvar layout and XSAVE size are the image's, every
- *     file the image maps is unchanged (inode, size, mtime), every saved fd
- *     and the cwd can be opened;
+ *  1. checks, while nothing is changed yet: the image file is the user's and
+ *     no one else can write it (its pages are mapped from it), the image is
+ *     whole (store CRCs), the kernel's vdso/vvar layout is the image's, this
+ *     CPU has every XSAVE feature the dumping one had and the XSAVE areas
+ *     fit it, every file the image maps is unchanged (inode, size, mtime),
+ *     every saved fd and the cwd can be opened;
  *  2. page data streamed into a memfd, mapped files opened;
  *  3. the restorer blob placed where neither tern nor the image has
- *     anything, with a description of the target (rst_args.h);
+ *     anything, with a description of the target (dmp_blob.h, rst_args.h);
  *  4. point of no return: signals blocked, sigactions, fds, cwd, umask set;
  *     jump into the blob, which rebuilds the address space and threads and
  *     rt_sigreturns into the saved contexts.
  * On success it does not return. A failure before step 4 returns -1 with
  * err filled and leaves this process as it was; after it, the process
  * exits with status 127 after one line on stderr.
+ * Callers outside dumper/ use dumper.h (tern_restore, tern_restore_check).
  */
 #ifndef TERN_DUMPER_RESTORE_H
 #define TERN_DUMPER_RESTORE_H
@@ -22,8 +25,14 @@
 #include "tern_store.h"
 
 /* Checks of step 1 that need only the metadata (also used by `tern dump`
- * tests and tools). */
-int dmp_restore_check(const dmp_state *s, tern_error *err);
+ * tests and tools); rank names the image in messages. */
+int dmp_restore_check(const dmp_state *s, int rank, tern_error *err);
+
+/* The file c reads (by descriptor, not by name) belongs to the user and
+ * neither group nor others can write it (trust.h): restore maps its pages
+ * MAP_PRIVATE, so whoever could write it would change the restored
+ * process's memory. */
+int dmp_restore_trusted(tern_ckpt *c, tern_error *err);
 
 /* Restores rank's process image (segments PREFIX.*) from an open
  * checkpoint. Closes c before the point of no return. */

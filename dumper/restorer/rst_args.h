@@ -1,4 +1,4 @@
-/* rst_args: the contract between `tern restore` (dmp_restore.c, ordinary C
+/* rst_args: the contract between `tern restore` (dmp_blob.c, ordinary C
  * with glibc) and the restorer blob (rst.c, no libc, position independent).
  *
  * tern restore builds one rst_args inside the blob's own reservation, so

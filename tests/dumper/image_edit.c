@@ -1,12 +1,17 @@
-/* Test helper: copy a process image, changing its recorded vdso layout as
- * if it came from a machine whose kernel lays out [vvar] differently.
- *   dmp_image_edit IN OUT */
+/* Test helper: copy a process image into a new checkpoint directory OUT,
+ * changed as if it came from another machine:
+ *   dmp_image_edit IN OUT              whose kernel lays out [vvar] differently
+ *   dmp_image_edit --xfeatures IN OUT  whose CPU had XSAVE features this one
+ *                                      lacks: MPX (bits 3, 4 of XCR0, which
+ *                                      Linux has not enabled since 5.6) in
+ *                                      every thread's saved XCR0 */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "dmp_blob.h"
 #include "dmp_image.h"
 
 typedef struct buf {
@@ -27,10 +32,31 @@ static int fill(void *ctx, uint64_t off, void *dst, size_t n, tern_error *err)
     return 0;
 }
 
+/* The saved XCR0 (ptrace's software-reserved bytes, offset 464) of every
+ * thread gets the MPX bits. */
+static int add_xfeatures(dmp_state *s)
+{
+    const uint64_t mpx = 3u << 3;
+    if (dmp_xcr0() & mpx) {
+        fprintf(stderr, "dmp_image_edit: this CPU has MPX enabled; no feature to add\n");
+        return -1;
+    }
+    for (uint32_t i = 0; i < s->h.nthreads; i++) {
+        uint64_t xcr0;
+        memcpy(&xcr0, s->threads[i].xsave + 464, 8);
+        xcr0 |= mpx;
+        memcpy(s->threads[i].xsave + 464, &xcr0, 8);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    int xfeatures = argc == 4 && !strcmp(argv[1], "--xfeatures");
+    argv += xfeatures;
+    argc -= xfeatures;
     if (argc != 3) {
-        fprintf(stderr, "usage: dmp_image_edit IN OUTDIR\n");
+        fprintf(stderr, "usage: dmp_image_edit [--xfeatures] IN OUTDIR\n");
         return 2;
     }
     tern_error err = {0};
@@ -46,8 +72,13 @@ int main(int argc, char **argv)
         return 1;
     }
     tern_ckpt_close(c);
-    /* another kernel: [vvar] one page larger, everything after it shifted */
-    s.special[0].start -= 4096;
+    if (xfeatures) {
+        if (add_xfeatures(&s))
+            return 1;
+    } else {
+        /* another kernel: [vvar] one page larger, everything after it shifted */
+        s.special[0].start -= 4096;
+    }
     tern_store_opts o;
     tern_store_opts_default(&o);
     o.compress_level = 0;

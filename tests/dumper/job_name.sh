@@ -4,11 +4,8 @@
 # and stale names give one exact error line and exit 2.
 set -u
 TERN=$1 PROG=$2
-# inherited fds (ctest's pipes) would be refused by the dump
-for fd in $(ls /proc/$$/fd); do
-  [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
-done
-W=$(mktemp -d /tmp/tern-dumper-job.XXXXXX)
+. "$(dirname "$0")/common.sh"
+dmp_setup job
 export TERN_EXEC_DIR=$W/jobs
 trap 'kill -9 $pid 2>/dev/null; rm -rf "$W"' EXIT
 cd "$W" || exit 1

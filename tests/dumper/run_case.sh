@@ -34,13 +34,9 @@ EXTRA_CMP=${TERN_TEST_COMPARE:-}
 read -r -a DOPTS <<< "${TERN_TEST_DUMP_OPTS:-}"
 IMG1=img.h5 IMG2=img2.h5
 
-# nothing but stdio may leak into the program: inherited fds would be
-# refused (pipes) or restored pointlessly
-for fd in $(ls /proc/$$/fd); do
-  [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
-done
-
-W=$(mktemp -d /tmp/tern-dumper-test.XXXXXX)
+# nothing but stdio may leak into the program (common.sh)
+. "$(dirname "$0")/common.sh"
+dmp_setup test
 chmod 777 "$W"
 cp "$PROG" "$W/prog"
 # tern too: the build tree need not be readable by nobody
@@ -48,16 +44,17 @@ cp "$TERN" "$W/tern"
 chmod 755 "$W/prog" "$W/tern"
 TERN=$W/tern
 cd "$W" || exit 1
-if [ -n "${TERN_TEST_IMAGE_DIR:-}" ]; then
-  mkdir images && chmod 777 images
-  IMG1=images IMG2=images
-fi
 PIDS=""
 trap 'for p in $PIDS; do kill -9 $p 2>/dev/null; done; rm -rf "$W"' EXIT
 
 # an array, not a function: "$!" of a backgrounded command must be its pid
 AS=()
 [ "$USERMODE" = nobody ] && AS=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+if [ -n "${TERN_TEST_IMAGE_DIR:-}" ]; then
+  # the user's own: restore refuses a checkpoint directory others can write
+  "${AS[@]}" mkdir images
+  IMG1=images IMG2=images
+fi
 fail() { echo "FAIL: $*"; for f in err*.txt; do [ -s "$f" ] && { echo "--- $f"; cat "$f"; }; done; exit 1; }
 rdelay() { # random float in [DMIN, DMAX]
   awk -v a="$DMIN" -v b="$DMAX" -v r=$RANDOM 'BEGIN{printf "%.3f", a + (b-a)*r/32767}'

@@ -4,10 +4,8 @@
 # stdout elsewhere (/dev/null).  tty_case.sh TERN COUNTER
 set -u
 TERN=$1 COUNTER=$2
-for fd in $(ls /proc/$$/fd); do
-  [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
-done
-W=$(mktemp -d /tmp/tern-dumper-tty.XXXXXX)
+. "$(dirname "$0")/common.sh"
+dmp_setup tty
 trap 'rm -rf "$W"' EXIT
 cd "$W" || exit 1
 cp "$COUNTER" prog
