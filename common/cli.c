@@ -19,17 +19,34 @@ int tern_cli_fail_err(const char *verb, int status, const tern_error *err)
     return tern_cli_fail(verb, status, "%s", err->msg[0] ? err->msg : "unknown error");
 }
 
+/* Length of the well-formed UTF-8 sequence at s (1..4), or 0 when s starts
+ * an ill-formed one: a stray continuation byte, an overlong form, a
+ * surrogate (U+D800..DFFF), a code point past U+10FFFF, a cut sequence. */
+static int utf8_len(const unsigned char *s)
+{
+    int n = s[0] < 0x80 ? 1 : s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    if (n == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))) return 0;
+    if (n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))) return 0;
+    return n;
+}
+
 void tern_json_str(FILE *f, const char *s)
 {
     fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
+    const unsigned char *p = (const unsigned char *)s;
+    while (p && *p) {
+        int n = utf8_len(p);
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else if (n == 0) /* JSON text is UTF-8: a byte that is not stands for U+FFFD */
+            fputs("\\ufffd", f);
         else
-            fputc(c, f);
+            fwrite(p, 1, (size_t)n, f);
+        p += n ? n : 1;
     }
     fputc('"', f);
 }

@@ -3,6 +3,7 @@
  * docs/runtime.md is the contract with libtern). */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "launch.h"
+#include "private_dir.h"
 #include "units.h"
 
 extern char **environ;
@@ -52,6 +54,33 @@ int jobs_event_get(const char *line, const char *key, char *buf, size_t len)
 }
 
 /* ---- printing events ---------------------------------------------------- */
+/* Whether v is a JSON number as it stands ("nan", "inf", "0x10" and "1." are
+ * numbers to strtod, not to JSON). */
+static int json_number(const char *v)
+{
+    const char *p = v + (*v == '-');
+    if (*p == '0') p++;
+    else if (*p >= '1' && *p <= '9') while (*p >= '0' && *p <= '9') p++;
+    else return 0;
+    if (*p == '.') {
+        if (!(*++p >= '0' && *p <= '9')) return 0;
+        while (*p >= '0' && *p <= '9') p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p += 1 + (p[1] == '+' || p[1] == '-');
+        if (!(*p >= '0' && *p <= '9')) return 0;
+        while (*p >= '0' && *p <= '9') p++;
+    }
+    return *p == 0;
+}
+
+/* a/b for the commit's ratio and rate: 0 when it is no finite number */
+static double ratio(double a, double b)
+{
+    double r = b > 0 ? a / b : 0.0;
+    return isfinite(r) ? r : 0.0;
+}
+
 /* {"event":"committed","epoch":3,...}: every key=value, numbers as numbers,
  * the rest (and path, reason) as strings; a commit adds ratio and gbps. */
 static void print_event_json(const char *name, const char *line)
@@ -69,9 +98,7 @@ static void print_event_json(const char *name, const char *line)
         printf(",");
         tern_json_str(stdout, key);
         printf(":");
-        char *e;
-        strtod(val, &e);
-        if (val[0] && !*e && strcmp(key, "path") && strcmp(key, "reason"))
+        if (json_number(val) && strcmp(key, "path") && strcmp(key, "reason"))
             printf("%s", val);
         else
             tern_json_str(stdout, val);
@@ -84,8 +111,7 @@ static void print_event_json(const char *name, const char *line)
         jobs_event_get(line, "stored", s, sizeof s);
         jobs_event_get(line, "seconds", t, sizeof t);
         double bytes = atof(b), stored = atof(s), secs = atof(t);
-        printf(",\"ratio\":%.6g,\"gbps\":%.6g", stored > 0 ? bytes / stored : 0.0,
-               secs > 0 ? bytes / secs / 1e9 : 0.0);
+        printf(",\"ratio\":%.6g,\"gbps\":%.6g", ratio(bytes, stored), ratio(bytes / 1e9, secs));
     }
     printf("}\n");
     fflush(stdout);
@@ -143,21 +169,35 @@ static void print_event(const jobs_launch *L, const char *line)
 }
 
 /* ---- following DIR/events ------------------------------------------------ */
-static long events_size(const char *dir)
+static long events_size(const jobs_launch *L)
 {
-    char p[4200];
     struct stat st;
-    snprintf(p, sizeof p, "%s/events", dir);
-    return stat(p, &st) == 0 ? (long)st.st_size : 0;
+    return fstatat(L->jd->fd, "events", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)
+               ? (long)st.st_size : 0;
+}
+
+/* DIR/events opened as a file of the user's that no one else can write
+ * (private_dir.h), or NULL; a refusal is said once, then the job is
+ * followed without its events. */
+static FILE *open_events(jobs_launch *L)
+{
+    if (L->events_refused) return NULL;
+    tern_error err = {0};
+    int fd = tern_pdir_open_file(L->jd->fd, "events", L->jd->path, TERN_PDIR_ONE_LINK, &err);
+    if (fd < 0 && err.code != ENOENT) {
+        tern_cli_fail_err(L->verb, -1, &err);
+        L->events_refused = 1;
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f && fd >= 0) close(fd);
+    return f;
 }
 
 /* Reads the lines appended to DIR/events since *off; a line not yet
  * complete is read again next time. */
 static void follow_events(jobs_launch *L, long *off)
 {
-    char p[4200];
-    snprintf(p, sizeof p, "%s/events", L->set.dir);
-    FILE *f = fopen(p, "r");
+    FILE *f = open_events(L);
     if (!f) return;
     struct stat st;
     if (fstat(fileno(f), &st) == 0 && st.st_size < *off) *off = 0; /* replaced */
@@ -219,16 +259,47 @@ static int find_libtern(char *out, size_t len, char *looked, size_t looked_len)
 }
 
 /* ---- the job file -------------------------------------------------------- */
-static void write_jobfile(jobs_launch *L, pid_t pid, const char *lib, double started)
+int jobs_check_text(const char *verb, const char *what, const char *value)
+{
+    int c = jobs_control_char(value);
+    if (!c) return 0;
+    char shown[4096];
+    jobs_printable(value, shown, sizeof shown);
+    return tern_cli_fail(verb, -1, "%s '%s' holds a control character (0x%02x): not supported",
+                         what, shown, c);
+}
+
+/* Every value that goes into the job file, checked before anything runs. */
+static int check_values(const jobs_launch *L, const char *lib, const char *cwd)
+{
+    const struct { const char *what, *val; } v[] = {
+        {"the job name", L->set.job},   {"the job directory", L->set.dir},
+        {"the working directory", cwd}, {"the host name", jobs_hostname()},
+        {"the launcher", L->launcher},  {"the host list", L->hosts},
+        {"the path of libtern.so", lib}, {"the checkpoint's path", L->restart_from}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (jobs_check_text(L->verb, v[i].what, v[i].val)) return -1;
+    for (int i = 0; i < L->saved_args.n; i++)
+        if (strchr(L->saved_args.v[i], '\n'))
+            return tern_cli_fail(L->verb, -1, "an mpirun argument holds a newline: not supported");
+    return 0;
+}
+
+/* DIR/job: what tern restart needs to run the job again, and how tern tells
+ * whether it still runs (mpirun's pid and start time: a pid alone may be a
+ * zombie's, or another process's by now). */
+static void write_jobfile(jobs_launch *L, pid_t pid, const char *lib, const char *cwd,
+                          double started)
 {
     strv t = {0};
     sv_pushf(&t, "job=%s", L->set.job);
     sv_pushf(&t, "dir=%s", L->set.dir);
-    char cwd[4096];
-    if (getcwd(cwd, sizeof cwd)) sv_pushf(&t, "cwd=%s", cwd);
+    if (cwd[0]) sv_pushf(&t, "cwd=%s", cwd);
     sv_pushf(&t, "host=%s", jobs_hostname());
     sv_pushf(&t, "tern_pid=%d", (int)getpid());
     sv_pushf(&t, "mpirun_pid=%d", (int)pid);
+    unsigned long long t0;
+    if (jobs_proc_start(pid, &t0) == 0) sv_pushf(&t, "mpirun_start=%llu", t0);
     sv_pushf(&t, "launcher=%s", L->launcher);
     sv_pushf(&t, "nranks=%d", L->nranks);
     sv_pushf(&t, "hosts=%s", L->hosts ? L->hosts : "");
@@ -241,12 +312,18 @@ static void write_jobfile(jobs_launch *L, pid_t pid, const char *lib, double sta
     if (L->restart_from) sv_pushf(&t, "restart_from=%s", L->restart_from);
     for (int i = 0; i < L->saved_args.n; i++) sv_pushf(&t, "arg=%s", L->saved_args.v[i]);
     char *text = sv_lines(&t);
-    char path[4200];
-    snprintf(path, sizeof path, "%s/job", L->set.dir);
-    if (jobs_write_file_atomic(path, text))
-        fprintf(stderr, "tern %s: %s: cannot write: %s\n", L->verb, path, strerror(errno));
+    tern_error err = {0};
+    if (jobdir_write(L->jd, "job", text, &err)) tern_cli_fail_err(L->verb, -1, &err);
     free(text);
     sv_free(&t);
+}
+
+/* What tern runs when no launcher is given: $TERN_MPIRUN, else mpirun; made
+ * absolute through PATH when it is found there. */
+void jobs_default_launcher(char *out, size_t len)
+{
+    const char *l = getenv("TERN_MPIRUN") ? getenv("TERN_MPIRUN") : "mpirun";
+    if (jobs_find_exe(l, out, len)) snprintf(out, len, "%s", l);
 }
 
 /* ---- the command line ------------------------------------------------------ */
@@ -366,18 +443,21 @@ static int follow(jobs_launch *L, pid_t pid, long off)
 
 int jobs_launch_and_follow(jobs_launch *L)
 {
-    char lib[4096] = "", looked[8192];
+    char lib[4096] = "", looked[8192], cwd[4096];
     if (!L->set.no_preload && find_libtern(lib, sizeof lib, looked, sizeof looked))
         return tern_cli_fail(L->verb, -1, "libtern.so not found (%s)", looked);
-    if (!L->launcher) L->launcher = getenv("TERN_MPIRUN") ? getenv("TERN_MPIRUN") : "mpirun";
-    for (int i = 0; i < L->saved_args.n; i++)
-        if (strchr(L->saved_args.v[i], '\n'))
-            return tern_cli_fail(L->verb, -1, "an mpirun argument holds a newline: not supported");
+    /* the job file records the launcher that ran, as an absolute path */
+    if (!L->launcher) jobs_default_launcher(L->launcher_path, sizeof L->launcher_path);
+    else if (jobs_find_exe(L->launcher, L->launcher_path, sizeof L->launcher_path))
+        snprintf(L->launcher_path, sizeof L->launcher_path, "%s", L->launcher);
+    L->launcher = L->launcher_path;
+    if (!getcwd(cwd, sizeof cwd)) cwd[0] = 0;
+    if (check_values(L, lib, cwd)) return -1;
     strv argv = {0};
     command_line(L, lib, &argv);
 
     /* events from now on are this run's */
-    long off = events_size(L->set.dir);
+    long off = events_size(L);
     double started = tern_now_wall();
     fflush(stdout);
     fflush(stderr);
@@ -387,7 +467,7 @@ int jobs_launch_and_follow(jobs_launch *L)
     int rc = -1;
     if (pid > 0) {
         child_pid = pid;
-        write_jobfile(L, pid, lib, started);
+        write_jobfile(L, pid, lib, cwd, started);
         rc = follow(L, pid, off);
     }
     restore_signals(old);

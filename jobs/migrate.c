@@ -1,5 +1,6 @@
 /* tern migrate: a running job off some of its hosts (a checkpoint-and-stop,
  * then a restart elsewhere), and how long it was down. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +41,12 @@ typedef struct migrate_cmd {
     double timeout;
     int json, quiet;
     strv user_args;             /* after --, for the restart */
-    char dir[4096];
+    jobdir jd;
+    const char *dir;            /* = jd.path */
     jobfile jf;
     int local;                  /* started on this host: pid is its mpirun */
     pid_t pid;
+    unsigned long long start;   /* and start its start time (0 unknown) */
     strv offs;                  /* the hosts in --off */
 } migrate_cmd;
 
@@ -71,7 +74,7 @@ static int migrate_args(int argc, char **argv, migrate_cmd *m)
         case 'o': m->off = optarg; break;
         case 'H': m->hostfile = optarg; break;
         case 't':
-            if (jobs_parse_double(optarg, &m->timeout) || m->timeout <= 0)
+            if (jobs_parse_double(optarg, &m->timeout) || !isfinite(m->timeout) || m->timeout <= 0)
                 return tern_cli_fail(V, 2, "--timeout needs a number of seconds > 0");
             break;
         case 'J': m->json = 1; break;
@@ -93,11 +96,14 @@ static int migrate_args(int argc, char **argv, migrate_cmd *m)
 /* The job directory and its job file; a job started here must still run. */
 static int read_job(migrate_cmd *m)
 {
-    if (jobs_resolve_dir(V, m->dirarg, NULL, m->dir, sizeof m->dir)) return -1;
-    if (jobfile_read(m->dir, &m->jf))
-        return tern_cli_fail(V, -1, "%s: no job file: not a job started by tern run", m->dir);
-    m->local = jobfile_local_mpirun(&m->jf, &m->pid);
-    if (m->local && !jobs_pid_alive(m->pid))
+    if (jobs_resolve_dir(V, m->dirarg, NULL, &m->jd)) return -1;
+    m->dir = m->jd.path;
+    if (jobdir_check_files(V, &m->jd)) return -1;
+    int rc = jobfile_read(V, &m->jd, &m->jf);
+    if (rc == -2) return -1;
+    if (rc) return tern_cli_fail(V, -1, "%s: no job file: not a job started by tern run", m->dir);
+    m->local = jobfile_local_mpirun(&m->jf, &m->pid, &m->start);
+    if (m->local && !jobs_proc_running(m->pid, m->start))
         return tern_cli_fail(V, -1, "%s: job is not running (mpirun pid %ld has exited)", m->dir,
                              (long)m->pid);
     return 0;
@@ -179,12 +185,12 @@ static int check_placement(const migrate_cmd *m)
 static int wait_stopped(const migrate_cmd *m, const struct mig *t, uint64_t epoch)
 {
     for (;;) {
-        if (m->local && !jobs_pid_alive(m->pid)) break;
+        if (m->local && !jobs_proc_running(m->pid, m->start)) break;
         if (!m->local) {
-            char p[4200], want[64];
-            snprintf(p, sizeof p, "%s/events", m->dir);
+            char want[64];
             snprintf(want, sizeof want, "stopped epoch=%llu", (unsigned long long)epoch);
-            char *ev = jobs_read_file(p);
+            tern_error err = {0};
+            char *ev = jobdir_read(&m->jd, "events", 256u << 20, &err);
             int stopped = ev && strstr(ev, want);
             free(ev);
             if (stopped) {
@@ -201,7 +207,7 @@ static int wait_stopped(const migrate_cmd *m, const struct mig *t, uint64_t epoc
     const char *tp = jobfile_get(&m->jf, "tern_pid");
     if (m->local && tp) {
         double t0 = tern_now_wall();
-        while (jobs_pid_alive((pid_t)atol(tp)) && tern_now_wall() - t0 < 5) jobs_sleep(0.02);
+        while (jobs_proc_running((pid_t)atol(tp), 0) && tern_now_wall() - t0 < 5) jobs_sleep(0.02);
     }
     return 0;
 }
@@ -212,10 +218,11 @@ static int stop_job(const migrate_cmd *m, struct mig *t, jobs_request_result *re
     t->t0 = tern_now_wall();
     if (!m->quiet && !m->json)
         fprintf(stderr, "tern migrate: asking %s for a checkpoint-and-stop\n", m->dir);
-    jobs_request(m->dir, &m->jf, "checkpoint-and-stop", m->timeout, res);
+    jobs_request(&m->jd, &m->jf, "checkpoint-and-stop", m->timeout, res);
     if (res->status == 1)
         return tern_cli_fail(V, 1, "%s: checkpoint failed, the job goes on where it is: %s", m->dir,
                              res->reason);
+    if (res->status && res->reason_names_path) return tern_cli_fail(V, res->status, "%s", res->reason);
     if (res->status)
         return tern_cli_fail(V, res->status, "%s: %s", m->dir, res->reason);
     t->t_committed = tern_now_wall();
@@ -291,10 +298,12 @@ int tern_verb_migrate(int argc, char **argv)
 {
     migrate_cmd m;
     memset(&m, 0, sizeof m);
+    m.jd.fd = -1;
     m.timeout = 120;
     int rc = migrate_args(argc, argv, &m);
     if (rc == JOBS_ARGS_OK) rc = migrate(&m);
     jobfile_free(&m.jf);
+    jobdir_close(&m.jd);
     sv_free(&m.offs);
     sv_free(&m.user_args);
     return rc;

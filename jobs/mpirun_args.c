@@ -1,4 +1,5 @@
 /* Open MPI 4.1 mpirun command lines (mpirun_args.h). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ int mpi_opt_nargs(const char *opt)
     return 0;
 }
 
-static int is_launcher(const char *a)
+int mpi_is_launcher(const char *a)
 {
     const char *b = strrchr(a, '/');
     b = b ? b + 1 : a;
@@ -51,7 +52,7 @@ void mpi_split(int argc, char **argv, char **launcher, strv *opts, strv *prog)
 {
     int i = 0;
     if (launcher) *launcher = NULL;
-    if (argc > 0 && is_launcher(argv[0])) {
+    if (argc > 0 && mpi_is_launcher(argv[0])) {
         if (launcher) *launcher = argv[0];
         i = 1;
     }
@@ -86,6 +87,21 @@ int mpi_nranks(const strv *opts)
 {
     for (int i = 0; i + 1 < opts->n; i++)
         if (optis(opts->v[i], np_names)) return atoi(opts->v[i + 1]);
+    return 0;
+}
+
+int mpi_bad_nranks(const strv *opts, const char **opt, const char **val)
+{
+    for (int i = 0; i + 1 < opts->n; i++) {
+        long n;
+        if (!optis(opts->v[i], np_names)) continue;
+        if (jobs_parse_int(opts->v[i + 1], &n) || n < 0 || n > INT_MAX) {
+            *opt = opts->v[i];
+            *val = opts->v[i + 1];
+            return -1;
+        }
+        i++;
+    }
     return 0;
 }
 

@@ -8,6 +8,9 @@
 
 #include "util.h"
 
+/* 1 when a's last component names a launcher: mpirun, mpiexec, orterun,
+ * mpirun.* or mpiexec.* (Debian's mpirun.openmpi). */
+int mpi_is_launcher(const char *a);
 /* Splits mpirun arguments into launcher options and program+args. The
  * launcher itself (mpirun/mpiexec/orterun path as first word) goes to
  * *launcher when present. */
@@ -16,6 +19,10 @@ void mpi_split(int argc, char **argv, char **launcher, strv *opts, strv *prog);
 int mpi_opt_nargs(const char *opt);
 /* -np/-n/-c value in opts, or 0. */
 int mpi_nranks(const strv *opts);
+/* 0 when every -np/-n/-c value in opts is a whole number of ranks (0 is
+ * mpirun's "one per slot"); else -1 with the first other one and its
+ * option in *opt, *val: mpirun would answer it with a page of text. */
+int mpi_bad_nranks(const strv *opts, const char **opt, const char **val);
 /* Hosts named by --host/-H or a hostfile in opts, comma-separated, or "". */
 void mpi_hosts(const strv *opts, char *buf, size_t len);
 /* Options with everything about placement removed (-np, --host, --hostfile,

@@ -1,5 +1,6 @@
 /* Checkpoint requests (request.h; docs/runtime.md is the protocol). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,30 +10,24 @@
 #include "request.h"
 #include "util.h"
 
-/* DIR/request.ID, written whole (a temporary file renamed into place) so
- * that libtern never reads half of it. 0, or -1 with res filled. */
-static int post(const char *dir, const char *what, char *path, size_t plen, char *done,
-                size_t dlen, jobs_request_result *res)
+/* one line per checkpoint and start: a long job's stays far below this */
+#define EVENTS_MAX (256u << 20)
+
+/* DIR/request.ID, written whole (under a fresh name, renamed into place)
+ * so that libtern never reads half of it. 0, or -1 with res filled. */
+static int post(const jobdir *d, const char *what, char *name, size_t len,
+                jobs_request_result *res)
 {
     static int counter;
-    char id[64], tmp[4300];
-    snprintf(id, sizeof id, "%dx%ldx%d", (int)getpid(), (long)(tern_now_wall() * 1000) % 100000000,
-             counter++);
-    snprintf(tmp, sizeof tmp, "%s/.tmp-request-%s", dir, id);
-    snprintf(path, plen, "%s/request.%s", dir, id);
-    snprintf(done, dlen, "%s/request.%s.done", dir, id);
+    snprintf(name, len, "request.%dx%ldx%d", (int)getpid(),
+             (long)(tern_now_wall() * 1000) % 100000000, counter++);
     res->status = 2;
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(res->reason, sizeof res->reason, "%s: cannot write a request: %s", dir,
-                 strerror(errno));
-        return -1;
-    }
-    fprintf(f, "%s\n", what);
-    fclose(f);
-    if (rename(tmp, path)) {
-        snprintf(res->reason, sizeof res->reason, "%.900s: %s", path, strerror(errno));
-        unlink(tmp);
+    char text[64];
+    snprintf(text, sizeof text, "%s\n", what);
+    tern_error err = {0};
+    if (jobdir_write(d, name, text, &err)) {
+        /* the message names the directory already (jobs_request's caller) */
+        snprintf(res->reason, sizeof res->reason, "cannot write a request: %s", strerror(err.code));
         return -1;
     }
     return 0;
@@ -60,11 +55,10 @@ static void read_answer(char *text, jobs_request_result *res)
 /* The job said at MPI_Init that it can never serve a request (an event
  * "no_snapshot_points reason=..." after the run's last start): 1 with the
  * reason, so that the request is answered at once, not after the timeout. */
-static int unservable(const char *dir, char *reason, size_t len)
+static int unservable(const jobdir *d, char *reason, size_t len)
 {
-    char p[4300];
-    snprintf(p, sizeof p, "%s/events", dir);
-    char *text = jobs_read_file(p);
+    tern_error err = {0};
+    char *text = jobdir_read(d, "events", EVENTS_MAX, &err);
     if (!text) return 0;
     int found = 0;
     for (char *line = text, *next; line && *line; line = next) {
@@ -82,41 +76,59 @@ static int unservable(const char *dir, char *reason, size_t len)
     return found;
 }
 
-int jobs_request(const char *dir, const jobfile *jf, const char *what, double timeout,
+/* The answer file, when it is complete: 1 answered (res filled), 0 not
+ * yet, -1 refused (a link, another owner...: res->reason is the whole
+ * message). */
+static int look_for_answer(const jobdir *d, const char *done, jobs_request_result *res)
+{
+    tern_error err = {0};
+    char *text = jobdir_read(d, done, 64 << 10, &err);
+    if (!text && err.code != ENOENT) {
+        snprintf(res->reason, sizeof res->reason, "%s", err.msg);
+        res->reason_names_path = 1;
+        res->status = 2;
+        return -1;
+    }
+    int complete = text && strchr(text, '\n');
+    if (complete) read_answer(text, res);
+    free(text);
+    return complete;
+}
+
+int jobs_request(const jobdir *d, const jobfile *jf, const char *what, double timeout,
                  jobs_request_result *res)
 {
     memset(res, 0, sizeof *res);
-    if (unservable(dir, res->reason, sizeof res->reason)) {
+    if (unservable(d, res->reason, sizeof res->reason)) {
         res->status = 1;
         return res->status;
     }
-    char path[4300], done[4300];
-    if (post(dir, what, path, sizeof path, done, sizeof done, res)) return res->status;
+    char name[256], done[300];
+    if (post(d, what, name, sizeof name, res)) return res->status;
+    snprintf(done, sizeof done, "%s.done", name);
     pid_t pid = 0;
-    jobfile_local_mpirun(jf, &pid);
+    unsigned long long start = 0;
+    jobfile_local_mpirun(jf, &pid, &start);
     double t0 = tern_now_wall();
     int gone_polls = 0;
     for (;;) {
-        char *text = jobs_read_file(done);
-        if (text && strchr(text, '\n')) {
-            unlink(done);
-            unlink(path);
-            read_answer(text, res);
-            free(text);
+        int answered = look_for_answer(d, done, res);
+        if (answered) {
+            unlinkat(d->fd, done, 0);
+            unlinkat(d->fd, name, 0);
             return res->status;
         }
-        free(text);
         /* one more look when the job is gone: the answer may have been
          * written just before */
-        if (pid && !jobs_pid_alive(pid) && ++gone_polls > 2) {
-            unlink(path);
+        if (pid && !jobs_proc_running(pid, start) && ++gone_polls > 2) {
+            unlinkat(d->fd, name, 0);
             snprintf(res->reason, sizeof res->reason,
                      "job exited before answering (mpirun pid %d is gone)", (int)pid);
             res->status = 4;
             return res->status;
         }
         if (tern_now_wall() - t0 > timeout) {
-            unlink(path);
+            unlinkat(d->fd, name, 0);
             snprintf(res->reason, sizeof res->reason,
                      "no answer from the job in %g s (is libtern.so loaded and the job "
                      "reaching snapshot points?)", timeout);

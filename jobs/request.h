@@ -12,12 +12,15 @@ typedef struct jobs_request_result {
     int status;                 /* 0 committed, 1 failed, 2 no request, 3 timeout, 4 job gone */
     uint64_t epoch;
     char path[4096];
-    char reason[1024];
+    char reason[1024];          /* after "DIR: " in messages, but: */
+    int reason_names_path;      /* reason is the whole message ("DIR/FILE: ...") */
 } jobs_request_result;
 
 /* what: "checkpoint" or "checkpoint-and-stop". Waits up to timeout seconds
- * (less when the job, started on this host, exits) and returns res->status. */
-int jobs_request(const char *dir, const jobfile *jf, const char *what,
+ * (less when the job, started on this host, exits) and returns res->status.
+ * The answer is read as every file of d is (jobdir_read): a link or a file
+ * of someone else's is refused, status 2. */
+int jobs_request(const jobdir *d, const jobfile *jf, const char *what,
                  double timeout, jobs_request_result *res);
 
 #endif

@@ -1,9 +1,12 @@
 /* tern restart (restart.h): a job from one of its checkpoints. */
+#define _GNU_SOURCE /* AT_SYMLINK_NOFOLLOW */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -12,6 +15,7 @@
 #include "mpirun_args.h"
 #include "options.h"
 #include "placement.h"
+#include "private_dir.h"
 #include "restart.h"
 #include "tern_store.h"
 #include "verbs.h"
@@ -21,9 +25,11 @@ typedef struct restart_job {
     const jobs_restart_opts *o;
     const char *verb;
     char from[4096];                 /* --from made absolute, or "" */
-    char dir[4096];                  /* the job directory */
+    jobdir jd;                       /* the job directory (jd.path) */
+    const char *dir;                 /* = jd.path */
     jobfile jf;                      /* its job file (empty when there is none) */
     int have_jf;
+    jobs_settings set;               /* the job file's settings, then the options' */
     char ckpt[4096];                 /* the checkpoint restarted from */
     tern_ckpt *c;
     const tern_ckpt_info *info;
@@ -38,8 +44,9 @@ typedef struct restart_job {
 } restart_job;
 
 /* ---- the job and its checkpoint ---------------------------------------------- */
-/* The job directory (from --from when only that is given) and its job
- * file; a job still running on this host is refused unless dry_run. */
+/* The job directory (from --from when only that is given), opened and its
+ * files checked (jobdir.h), and its job file; a job still running on this
+ * host is refused unless dry_run. */
 static int read_job(restart_job *r)
 {
     const jobs_restart_opts *o = r->o;
@@ -52,16 +59,42 @@ static int read_job(restart_job *r)
     if (!o->dir_arg && !o->job && r->from[0]) {
         char tmp[4096];
         snprintf(tmp, sizeof tmp, "%s", r->from);
-        snprintf(r->dir, sizeof r->dir, "%s", jobs_is_dir(r->from) ? r->from : dirname(tmp));
-    } else if (jobs_resolve_dir(r->verb, o->dir_arg, o->job, r->dir, sizeof r->dir)) {
+        if (jobdir_open(r->verb, jobs_is_dir(r->from) ? r->from : dirname(tmp), 0, 0, &r->jd))
+            return -1;
+    } else if (jobs_resolve_dir(r->verb, o->dir_arg, o->job, &r->jd)) {
         return -1;
     }
-    r->have_jf = jobfile_read(r->dir, &r->jf) == 0;
+    r->dir = r->jd.path;
+    if (jobdir_check_files(r->verb, &r->jd)) return -1;
+    int rc = jobfile_read(r->verb, &r->jd, &r->jf);
+    if (rc == -2) return -1;
+    r->have_jf = rc == 0;
     pid_t pid;
-    if (r->have_jf && !o->dry_run && jobfile_local_mpirun(&r->jf, &pid) && jobs_pid_alive(pid))
+    unsigned long long start;
+    if (r->have_jf && !o->dry_run && jobfile_local_mpirun(&r->jf, &pid, &start) &&
+        jobs_proc_running(pid, start))
         return tern_cli_fail(r->verb, -1, "%s: the job is still running (mpirun pid %s): stop it first, or use 'tern migrate'",
                              r->dir, jobfile_get(&r->jf, "mpirun_pid"));
     return 0;
+}
+
+/* The checkpoint file as every input of a restart: a regular file of the
+ * user's, in a directory of the user's, neither writable by others (the
+ * ranks read it after this check). 0, or -1 with the error printed. */
+static int check_checkpoint(const restart_job *r)
+{
+    const char *slash = strrchr(r->ckpt, '/'), *name = slash ? slash + 1 : r->ckpt;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", !slash ? 1 : slash == r->ckpt ? 1 : (int)(slash - r->ckpt),
+             slash ? r->ckpt : ".");
+    tern_error err = {0};
+    struct stat st;
+    int fd = tern_pdir_open(dir, 0, 0, 1, &err), rc = fd < 0 ? -1 : 0;
+    if (!rc && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW))
+        rc = tern_error_set(&err, errno, "%s: %s", r->ckpt, strerror(errno));
+    if (!rc) rc = tern_pdir_check_stat(&st, S_IFREG, 0, r->ckpt, &err);
+    if (fd >= 0) close(fd);
+    return rc ? tern_cli_fail_err(r->verb, -1, &err) : 0;
 }
 
 /* The epoch: the --from file, or the latest committed checkpoint of the
@@ -83,9 +116,47 @@ static int open_checkpoint(restart_job *r)
     } else {
         snprintf(r->ckpt, sizeof r->ckpt, "%s", src);
     }
+    if (check_checkpoint(r)) return -1;
     if (tern_ckpt_open(r->ckpt, &r->c, &err)) return tern_cli_fail_err(r->verb, -1, &err);
     r->info = tern_ckpt_get_info(r->c);
     return 0;
+}
+
+/* ---- what the job file says, checked: it is data, not a command ------------- */
+/* The saved launcher is run only when it is one: an absolute path to an
+ * executable file named like mpirun (mpi_is_launcher) that only root or
+ * the user can change, or the launcher tern would run now by itself.
+ * 0, or -1 with the error printed. */
+static int check_saved_launcher(const restart_job *r, const char *l)
+{
+    char mine[4096];
+    const char *dflt = getenv("TERN_MPIRUN") ? getenv("TERN_MPIRUN") : "mpirun";
+    jobs_default_launcher(mine, sizeof mine);
+    if (!l || !strcmp(l, dflt) || !strcmp(l, mine)) return 0;
+    struct stat st;
+    const char *why = NULL;
+    if (l[0] != '/') why = "not an absolute path";
+    else if (!mpi_is_launcher(l)) why = "not named mpirun, mpiexec or orterun";
+    else if (stat(l, &st) || !S_ISREG(st.st_mode) || access(l, X_OK)) why = "not an executable file";
+    else if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022))
+        why = "someone else could have changed it";
+    if (!why) return 0;
+    char shown[4096];
+    jobs_printable(l, shown, sizeof shown);
+    return tern_cli_fail(r->verb, -1, "%s/job: launcher=%s: %s: refusing to run it (give the launcher after --)",
+                         r->dir, shown, why);
+}
+
+/* The settings (the job file's, checked, then the options') and the saved
+ * launcher, unless one is given after --. */
+static int check_jobfile(restart_job *r)
+{
+    char where[4200];
+    snprintf(where, sizeof where, "%s/job", r->dir);
+    jobs_settings_defaults(&r->set);
+    if (jobs_settings_from_jobfile(r->verb, &r->set, &r->jf, where)) return -1;
+    jobs_settings_override(&r->set, &r->o->set, r->o->set_given);
+    return r->launcher ? 0 : check_saved_launcher(r, jobfile_get(&r->jf, "launcher"));
 }
 
 /* ---- the command ------------------------------------------------------------------- */
@@ -99,6 +170,12 @@ static int plan_command(restart_job *r)
     r->prog = r->uprog.n ? &r->uprog : &r->sprog;
     if (!r->prog->n)
         return tern_cli_fail(r->verb, -1, "%s: no job file and no program given after --", r->dir);
+    const char *opt, *val;
+    if (mpi_bad_nranks(&r->uopts, &opt, &val)) {
+        char shown[256];
+        jobs_printable(val, shown, sizeof shown);
+        return tern_cli_fail(r->verb, -1, "%s: expected a number of ranks, got '%s'", opt, shown);
+    }
     int asked = mpi_nranks(&r->uopts);
     if (asked && asked != nranks)
         return tern_cli_fail(r->verb, -1, "rank count mismatch: the checkpoint has %d ranks, -np asks for %d",
@@ -129,8 +206,9 @@ static int plan_placement(restart_job *r)
         return -1;
     char *text = jobs_rankfile(r->info, &r->pl);
     int rc = 0;
-    if (!o->dry_run && jobs_write_file_atomic(r->rankfile, text))
-        rc = tern_cli_fail(r->verb, -1, "%s: cannot write: %s", r->rankfile, strerror(errno));
+    tern_error err = {0};
+    if (!o->dry_run && jobdir_write(&r->jd, "rankfile", text, &err))
+        rc = tern_cli_fail_err(r->verb, -1, &err);
     free(text);
     jobs_placement_hosts(&r->pl, r->hosts, sizeof r->hosts);
     return rc;
@@ -199,9 +277,8 @@ static void prepare_launch(const restart_job *r, jobs_launch *L)
     const jobs_restart_opts *o = r->o;
     memset(L, 0, sizeof *L);
     L->verb = r->verb;
-    jobs_settings_defaults(&L->set);
-    jobs_settings_from_jobfile(&L->set, &r->jf);
-    jobs_settings_override(&L->set, &o->set, o->set_given);
+    L->jd = &r->jd;
+    L->set = r->set;
     const char *job = jobfile_get(&r->jf, "job");
     snprintf(L->set.job, sizeof L->set.job, "%s",
              r->info->job[0] ? r->info->job : job ? job : "unnamed");
@@ -249,8 +326,10 @@ int jobs_restart(const jobs_restart_opts *o)
     memset(&r, 0, sizeof r);
     r.o = o;
     r.verb = o->verb;
+    r.jd.fd = -1;
     int rc = 2;
-    if (!read_job(&r) && !open_checkpoint(&r) && !plan_command(&r) && !plan_placement(&r)) {
+    if (!read_job(&r) && !open_checkpoint(&r) && !plan_command(&r) && !check_jobfile(&r) &&
+        !plan_placement(&r)) {
         if (!o->dry_run) rc = launch(&r);
         else rc = o->check_only ? 0 : print_plan(&r);
     }
@@ -262,6 +341,7 @@ int jobs_restart(const jobs_restart_opts *o)
     sv_free(&r.opts);
     if (r.c) tern_ckpt_close(r.c);
     jobfile_free(&r.jf);
+    jobdir_close(&r.jd);
     return rc;
 }
 

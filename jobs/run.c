@@ -1,11 +1,11 @@
 /* tern run and tern checkpoint. */
-#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
-#include "fs.h"
 #include "jobdir.h"
 #include "launch.h"
 #include "mpirun_args.h"
@@ -80,7 +80,8 @@ static int run_args(int argc, char **argv, run_cmd *r)
 }
 
 /* [mpirun] [mpirun options] PROGRAM [ARGS...]: what runs, and what the job
- * file keeps of it. */
+ * file keeps of it. A rank count mpirun cannot read is refused here, in one
+ * line, not by mpirun's page of text. */
 static int split_command(run_cmd *r, int argc, char **argv)
 {
     jobs_launch *L = &r->L;
@@ -89,16 +90,41 @@ static int split_command(run_cmd *r, int argc, char **argv)
     char *launcher = NULL;
     mpi_split(argc, argv, &launcher, &L->opts, &L->prog);
     if (!L->prog.n) return tern_cli_fail(L->verb, -1, "no program given after the mpirun options");
+    const char *opt, *val;
+    if (mpi_bad_nranks(&L->opts, &opt, &val)) {
+        char shown[256];
+        jobs_printable(val, shown, sizeof shown);
+        return tern_cli_fail(L->verb, -1, "%s: expected a number of ranks, got '%s'", opt, shown);
+    }
     L->launcher = launcher;
     sv_push_all(&L->saved_args, &L->opts);
     sv_push_all(&L->saved_args, &L->prog);
     return 0;
 }
 
+/* 1 when a job runs in d (its job file says so and its mpirun, on this
+ * host, is alive: not a zombie, not another process with a recycled pid),
+ * 0 when none does, -1 when the job file is refused (error printed). */
+static int job_running(const char *verb, const jobdir *d, long *shown)
+{
+    jobfile jf;
+    int rc = jobfile_read(verb, d, &jf);
+    if (rc == -1) return 0;
+    if (rc) return -1;
+    const char *mp = jobfile_get(&jf, "mpirun_pid");
+    *shown = mp ? atol(mp) : 0;
+    pid_t pid;
+    unsigned long long start;
+    int live = jobfile_local_mpirun(&jf, &pid, &start) && jobs_proc_running(pid, start);
+    jobfile_free(&jf);
+    return live;
+}
+
 /* The job's name (--job, else the program's) and its directory (--dir,
- * else ./tern-ckpt/NAME), created; refused when a job runs there, or when
- * an earlier run's checkpoints are there and not --fresh. */
-static int prepare_dir(run_cmd *r)
+ * else ./tern-ckpt/NAME), created and opened (jobdir_open: the user's, no
+ * one else may write to it, no link); refused when a job runs there, or
+ * when an earlier run's checkpoints are there and not --fresh. */
+static int prepare_dir(run_cmd *r, jobdir *d)
 {
     jobs_launch *L = &r->L;
     const char *job = r->job;
@@ -106,33 +132,32 @@ static int prepare_dir(run_cmd *r)
         const char *b = strrchr(L->prog.v[0], '/');
         job = b ? b + 1 : L->prog.v[0];
     }
-    if (strlen(job) >= sizeof L->set.job || !*job || strchr(job, '/') || strchr(job, '\n'))
+    /* refused before anything is made: these go into the job file */
+    char cwd[4096];
+    if (jobs_check_text(L->verb, "the job name", job) ||
+        (r->dir && jobs_check_text(L->verb, "the job directory", r->dir)) ||
+        (getcwd(cwd, sizeof cwd) && jobs_check_text(L->verb, "the working directory", cwd)))
+        return -1;
+    if (strlen(job) >= sizeof L->set.job || !*job || strchr(job, '/'))
         return tern_cli_fail(L->verb, -1, "bad job name '%s'", job);
     snprintf(L->set.job, sizeof L->set.job, "%s", job);
     char want[4096];
     if (r->dir) snprintf(want, sizeof want, "%s", r->dir);
     else snprintf(want, sizeof want, "tern-ckpt/%s", job);
-    if (tern_mkdir_p(want))
-        return tern_cli_fail(L->verb, -1, "cannot create job directory %s: %s", want, strerror(errno));
-    if (!realpath(want, L->set.dir))
-        return tern_cli_fail(L->verb, -1, "%s: %s", want, strerror(errno));
-    jobfile jf;
-    if (jobfile_read(L->set.dir, &jf) == 0) {
-        const char *mp = jobfile_get(&jf, "mpirun_pid");
-        long shown = mp ? atol(mp) : 0;
-        pid_t pid;
-        int live = jobfile_local_mpirun(&jf, &pid) && jobs_pid_alive(pid);
-        jobfile_free(&jf);
-        if (live)
-            return tern_cli_fail(L->verb, -1, "%s: a job is running there (mpirun pid %ld); use another --dir or --job",
-                                 L->set.dir, shown);
-    }
-    if (jobdir_has_checkpoints(L->set.dir)) {
+    if (jobdir_open(L->verb, want, !r->dir, 1, d) || jobdir_check_files(L->verb, d)) return -1;
+    snprintf(L->set.dir, sizeof L->set.dir, "%s", d->path);
+    long shown_pid = 0;
+    int live = job_running(L->verb, d, &shown_pid);
+    if (live < 0) return -1;
+    if (live)
+        return tern_cli_fail(L->verb, -1, "%s: a job is running there (mpirun pid %ld); use another --dir or --job",
+                             L->set.dir, shown_pid);
+    if (jobdir_has_checkpoints(d)) {
         if (!r->fresh)
             return tern_cli_fail(L->verb, -1,
                 "%s holds checkpoints of an earlier run: 'tern restart' resumes it, --fresh deletes them",
                 L->set.dir);
-        jobdir_clear(L->set.dir);
+        jobdir_clear(d);
     }
     return 0;
 }
@@ -143,19 +168,22 @@ int tern_verb_run(int argc, char **argv)
     memset(&r, 0, sizeof r);
     r.L.verb = "run";
     jobs_settings_defaults(&r.L.set);
+    jobdir d = {.fd = -1};
     int rc = run_args(argc, argv, &r);
     if (rc == JOBS_ARGS_OK) {
         rc = 2;
-        if (!split_command(&r, argc - optind, argv + optind) && !prepare_dir(&r)) {
+        if (!split_command(&r, argc - optind, argv + optind) && !prepare_dir(&r, &d)) {
             char hosts[4096];
             mpi_hosts(&r.L.opts, hosts, sizeof hosts);
             if (!hosts[0]) snprintf(hosts, sizeof hosts, "%s", jobs_hostname());
             r.L.hosts = hosts;
             r.L.nranks = mpi_nranks(&r.L.opts);
+            r.L.jd = &d;
             rc = jobs_launch_and_follow(&r.L);
             if (rc < 0) rc = 2;
         }
     }
+    jobdir_close(&d);
     sv_free(&r.L.opts);
     sv_free(&r.L.prog);
     sv_free(&r.L.saved_args);
@@ -203,7 +231,7 @@ static int checkpoint_args(int argc, char **argv, ckpt_cmd *k)
         case 'J': k->json = 1; break;
         case 's': k->stop = 1; break;
         case 't':
-            if (jobs_parse_double(optarg, &k->timeout) || k->timeout <= 0)
+            if (jobs_parse_double(optarg, &k->timeout) || !isfinite(k->timeout) || k->timeout <= 0)
                 return tern_cli_fail(V, 2, "--timeout needs a number of seconds > 0");
             break;
         case JOBS_OPT_NOVALUE: return tern_cli_fail(V, 2, "--timeout needs a number of seconds > 0");
@@ -243,7 +271,31 @@ static int report(const ckpt_cmd *k, const char *dir, const jobs_request_result 
     }
     if (res->status == 1)
         return tern_cli_fail(V, 1, "%s: checkpoint failed: %s", dir, res->reason);
+    if (res->reason_names_path) return tern_cli_fail(V, res->status, "%s", res->reason);
     return tern_cli_fail(V, res->status, "%s: %s", dir, res->reason);
+}
+
+/* The job in d, asked; the exit status. */
+static int ask(const ckpt_cmd *k, const jobdir *d)
+{
+    const char *V = "checkpoint";
+    jobfile jf;
+    int rc = jobfile_read(V, d, &jf);
+    if (rc == -2) return 2;
+    if (rc)
+        return tern_cli_fail(V, 2, "%s: no job file: not a job started by tern run", d->path);
+    pid_t pid;
+    unsigned long long start;
+    if (jobfile_local_mpirun(&jf, &pid, &start) && !jobs_proc_running(pid, start)) {
+        rc = tern_cli_fail(V, 2, "%s: job is not running (mpirun pid %s has exited)", d->path,
+                           jobfile_get(&jf, "mpirun_pid"));
+        jobfile_free(&jf);
+        return rc;
+    }
+    jobs_request_result res;
+    jobs_request(d, &jf, k->stop ? "checkpoint-and-stop" : "checkpoint", k->timeout, &res);
+    jobfile_free(&jf);
+    return report(k, d->path, &res);
 }
 
 int tern_verb_checkpoint(int argc, char **argv)
@@ -252,20 +304,10 @@ int tern_verb_checkpoint(int argc, char **argv)
     ckpt_cmd k = {.timeout = 120};
     int rc = checkpoint_args(argc, argv, &k);
     if (rc != JOBS_ARGS_OK) return rc;
-    char dir[4096];
-    if (jobs_resolve_dir(V, k.dirarg, NULL, dir, sizeof dir)) return 2;
-    jobfile jf;
-    if (jobfile_read(dir, &jf))
-        return tern_cli_fail(V, 2, "%s: no job file: not a job started by tern run", dir);
-    pid_t pid;
-    if (jobfile_local_mpirun(&jf, &pid) && !jobs_pid_alive(pid)) {
-        rc = tern_cli_fail(V, 2, "%s: job is not running (mpirun pid %s has exited)", dir,
-                           jobfile_get(&jf, "mpirun_pid"));
-        jobfile_free(&jf);
-        return rc;
-    }
-    jobs_request_result res;
-    jobs_request(dir, &jf, k.stop ? "checkpoint-and-stop" : "checkpoint", k.timeout, &res);
-    jobfile_free(&jf);
-    return report(&k, dir, &res);
+    jobdir d;
+    if (jobs_resolve_dir(V, k.dirarg, NULL, &d)) return 2;
+    /* the job writes its answer and checkpoints there: no file may be a link */
+    rc = jobdir_check_files(V, &d) ? 2 : ask(&k, &d);
+    jobdir_close(&d);
+    return rc;
 }

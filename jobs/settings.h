@@ -18,8 +18,12 @@ typedef struct jobs_settings {
 
 /* interval 0 (no periodic checkpoints), signal USR1, compress 1, keep 2 */
 void jobs_settings_defaults(jobs_settings *s);
-/* the interval, signal, compress and keep= lines of a job file over s */
-void jobs_settings_from_jobfile(jobs_settings *s, const jobfile *jf);
+/* The interval, signal, compress and keep= lines of a job file over s,
+ * checked as the options are (the job file is data: a value tern run would
+ * refuse is refused). where: the job file, for the message. 0, or -1 with
+ * the error printed. */
+int jobs_settings_from_jobfile(const char *verb, jobs_settings *s, const jobfile *jf,
+                               const char *where);
 
 /* ---- --interval SEC, --signal SIG, --compress LEVEL, --keep N ------------ */
 enum {

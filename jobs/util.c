@@ -90,9 +90,43 @@ void jobs_sleep(double s)
     while (nanosleep(&ts, &ts) && errno == EINTR) {}
 }
 
-int jobs_pid_alive(pid_t pid)
+/* State (field 3) and start time (field 22) of /proc/PID/stat; the name in
+ * field 2 may hold blanks and parentheses: the fields start after its last
+ * ')'. 0, or -1 when the file is not there. */
+static int proc_stat(pid_t pid, char *state, unsigned long long *start)
+{
+    char p[64], buf[1024];
+    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    char *f = strrchr(buf, ')');
+    if (!f) return -1;
+    *state = f[2];
+    /* after ") S": fields 4..21, then the start time */
+    f += 3;
+    for (int k = 4; k <= 21 && f; k++) f = strchr(f + 1, ' ');
+    *start = f ? strtoull(f + 1, NULL, 10) : 0;
+    return 0;
+}
+
+int jobs_proc_start(pid_t pid, unsigned long long *start)
+{
+    char state;
+    return pid > 0 && proc_stat(pid, &state, start) == 0 ? 0 : -1;
+}
+
+int jobs_proc_running(pid_t pid, unsigned long long start)
 {
     if (pid <= 0) return 0;
+    char state;
+    unsigned long long t;
+    if (proc_stat(pid, &state, &t) == 0)
+        return state != 'Z' && state != 'X' && (!start || t == start);
+    if (access("/proc/self/stat", F_OK) == 0) return 0; /* /proc is there: pid is not */
     return kill(pid, 0) == 0 || errno == EPERM;
 }
 
@@ -119,46 +153,26 @@ int jobs_is_file(const char *p)
     return p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-int jobs_write_file_atomic(const char *path, const char *text)
+int jobs_find_exe(const char *name, char *out, size_t len)
 {
-    char tmp[4200];
-    const char *slash = strrchr(path, '/');
-    if (slash)
-        snprintf(tmp, sizeof tmp, "%.*s/.%s.tmp%d", (int)(slash - path), path,
-                 slash + 1, (int)getpid());
-    else
-        snprintf(tmp, sizeof tmp, ".%s.tmp%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-    if (fd < 0) return -1;
-    size_t n = strlen(text);
-    if (write(fd, text, n) != (ssize_t)n) {
-        close(fd);
-        unlink(tmp);
-        return -1;
+    if (!name || !*name) return -1;
+    if (strchr(name, '/')) {
+        char cwd[4096];
+        if (name[0] == '/') return snprintf(out, len, "%s", name) < (int)len ? 0 : -1;
+        if (!getcwd(cwd, sizeof cwd)) return -1;
+        return snprintf(out, len, "%s/%s", cwd, name) < (int)len ? 0 : -1;
     }
-    fsync(fd);
-    close(fd);
-    if (rename(tmp, path)) {
-        unlink(tmp);
-        return -1;
+    const char *path = getenv("PATH");
+    for (const char *d = path && *path ? path : "/usr/bin:/bin"; *d;) {
+        size_t k = strcspn(d, ":");
+        char c[4200];
+        snprintf(c, sizeof c, "%.*s/%s", (int)k, k ? d : ".", name);
+        if (jobs_is_file(c) && access(c, X_OK) == 0 && c[0] == '/')
+            return snprintf(out, len, "%s", c) < (int)len ? 0 : -1;
+        d += k;
+        if (*d) d++;
     }
-    return 0;
-}
-
-char *jobs_read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    size_t cap = 4096, n = 0;
-    char *b = malloc(cap);
-    size_t r;
-    while ((r = fread(b + n, 1, cap - n - 1, f)) > 0) {
-        n += r;
-        if (cap - n < 2) b = realloc(b, cap *= 2);
-    }
-    fclose(f);
-    b[n] = 0;
-    return b;
+    return -1;
 }
 
 int jobs_parse_double(const char *s, double *out)
@@ -179,4 +193,18 @@ int jobs_parse_int(const char *s, long *out)
     if (!*s || *e || errno) return -1;
     *out = v;
     return 0;
+}
+
+int jobs_control_char(const char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return (unsigned char)*s;
+    return 0;
+}
+
+void jobs_printable(const char *s, char *out, size_t len)
+{
+    snprintf(out, len, "%s", s ? s : "");
+    for (char *p = out; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
 }

@@ -3,6 +3,7 @@
 #ifndef TERN_JOBS_UTIL_H
 #define TERN_JOBS_UTIL_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /* ---- growable string vector (v[n] is always NULL: an argv) ------------ */
@@ -21,19 +22,30 @@ char *sv_lines(const strv *s);                    /* one per line, malloc'ed */
 
 /* ---- processes and this host -------------------------------------------- */
 void jobs_sleep(double seconds);
-int jobs_pid_alive(pid_t pid);                    /* 1 alive (or zombie), 0 gone */
+/* When process pid started (field 22 of /proc/PID/stat, clock ticks since
+ * boot), into *start. 0, or -1 when there is no such process. */
+int jobs_proc_start(pid_t pid, unsigned long long *start);
+/* 1 when pid runs and (start != 0) is the process that started at start;
+ * 0 when it has exited, is a zombie waiting to be reaped, or the pid is
+ * another process's now. Without /proc: kill(pid, 0). */
+int jobs_proc_running(pid_t pid, unsigned long long start);
 const char *jobs_hostname(void);                  /* short name */
 
 /* ---- files -------------------------------------------------------------- */
 int jobs_is_dir(const char *p);
 int jobs_is_file(const char *p);
-/* through a temporary file beside it and rename(): readers see the old text
- * or the new one, never a part */
-int jobs_write_file_atomic(const char *path, const char *text);
-char *jobs_read_file(const char *path);           /* malloc'ed or NULL */
+/* An executable named like a program on PATH (one with a '/' as it is)
+ * made absolute into out; -1 when there is none. */
+int jobs_find_exe(const char *name, char *out, size_t len);
 
 /* ---- numbers: the whole string, or -1 ----------------------------------- */
 int jobs_parse_double(const char *s, double *out);
 int jobs_parse_int(const char *s, long *out);
+
+/* ---- text that goes into line-based files -------------------------------- */
+/* The first control character (< 0x20 or 0x7f) of s, or 0. */
+int jobs_control_char(const char *s);
+/* s with every control character shown as '?', for one-line messages. */
+void jobs_printable(const char *s, char *out, size_t len);
 
 #endif

@@ -4,6 +4,8 @@
 #   TERN_LIB   libtern.so                  MKCKPT         tests/jobs/mkckpt
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
+# what the tests make by hand must pass tern's checks (no group/other write)
+umask 022
 SKIP=77
 T0=$(date +%s.%N)
 say() { printf '[%6.2f] %s\n' "$(awk -v a="$(date +%s.%N)" -v b="$T0" 'BEGIN{print a-b}')" "$*"; }
