@@ -28,12 +28,24 @@ MPI_Datatype predef(int i)
     case 30: return MPI_C_DOUBLE_COMPLEX; case 31: return MPI_AINT;
     case 32: return MPI_OFFSET;       case 33: return MPI_COUNT;
     case 34: return MPI_WCHAR;        case 35: return MPI_SHORT_INT;
+    /* Fortran's (fortran/ binds them to the same wrappers): after C's, so
+     * that an index saved before they were added means the same type */
+    case 36: return MPI_INTEGER;      case 37: return MPI_REAL;
+    case 38: return MPI_DOUBLE_PRECISION; case 39: return MPI_COMPLEX;
+    case 40: return MPI_DOUBLE_COMPLEX; case 41: return MPI_LOGICAL;
+    case 42: return MPI_CHARACTER;    case 43: return MPI_INTEGER1;
+    case 44: return MPI_INTEGER2;     case 45: return MPI_INTEGER4;
+    case 46: return MPI_INTEGER8;     case 47: return MPI_REAL4;
+    case 48: return MPI_REAL8;        case 49: return MPI_COMPLEX8;
+    case 50: return MPI_COMPLEX16;    case 51: return MPI_2INTEGER;
+    case 52: return MPI_2REAL;        case 53: return MPI_2DOUBLE_PRECISION;
     default: return MPI_DATATYPE_NULL;
     }
 }
 int predef_index(MPI_Datatype t)
 {
-    for (int i = 0; i < 36; i++)
+    if (t == MPI_DATATYPE_NULL) return -1;   /* a Fortran type this Open MPI lacks is NULL */
+    for (int i = 0; i < NPREDEF; i++)
         if (predef(i) == t) return i;
     return -1;
 }
@@ -57,7 +69,9 @@ int prehandles(uintptr_t *h)
     PH(MPI_ERRHANDLER_NULL); PH(MPI_ERRORS_ARE_FATAL); PH(MPI_ERRORS_RETURN);
     PH(MPI_WIN_NULL); PH(MPI_FILE_NULL);
 #undef PH
-    for (int i = 0; i < 36; i++) h[n++] = (uintptr_t)predef(i);
+    /* the C datatypes only: NPREHANDLES (and so the saved segment's size)
+     * stays what it was */
+    for (int i = 0; i < NPREDEF_C; i++) h[n++] = (uintptr_t)predef(i);
     return n;
 }
 

@@ -14,6 +14,8 @@
 #pragma GCC visibility push(hidden)
 
 /* Predefined datatype i (0..35), MPI_DATATYPE_NULL beyond. */
+#define NPREDEF_C 36   /* C's predefined datatypes: indices 0..35 */
+#define NPREDEF 54     /* then Fortran's: 36..53 */
 MPI_Datatype predef(int i);
 /* Its index, or -1 when t is not in the table. */
 int predef_index(MPI_Datatype t);

@@ -2,7 +2,7 @@
 # Installs what tern needs to build and test on Debian 12 (run as root).
 # Idempotent: does nothing when every package is already installed.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config zlib1g-dev
+pkgs=(build-essential cmake pkg-config zlib1g-dev gfortran python3
       libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
       libhwloc-dev hwloc spin iproute2 util-linux procps
       slurm-wlm munge)

@@ -280,12 +280,6 @@ int MPI_Request_get_status(MPI_Request request, int *flag, MPI_Status *status)
     return PMPI_Request_get_status(q->real, flag, status);
 }
 
-MPI_Fint MPI_Request_c2f(MPI_Request request)
-{
-    tern_req *q = tr_get(request);
-    return PMPI_Request_c2f(q ? q->real : request);
-}
-
 int MPI_Grequest_start(MPI_Grequest_query_function *query_fn, MPI_Grequest_free_function *free_fn,
                        MPI_Grequest_cancel_function *cancel_fn, void *extra_state,
                        MPI_Request *request)

@@ -8,52 +8,15 @@ build fails if mpi.h declares a call taking an MPI_Comm, MPI_Request or
 MPI_Message that TABLE does not list (so a new MPI version cannot silently
 bypass the handle translation).
 """
-import re
+import os
 import sys
 
+sys.dont_write_bytecode = True   # nothing written into the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mpi_table import load, param as pm   # noqa: E402
+
 table_path, mpih_path, out_path = sys.argv[1:4]
-
-# ---- parse mpi.h -----------------------------------------------------------
-src = open(mpih_path).read()
-src = re.sub(r'/\*.*?\*/', '', src, flags=re.S)
-protos = {}
-for m in re.finditer(r'OMPI_DECLSPEC\s+([A-Za-z_][\w\s\*]*?)\s*\b(MPI_\w+)\s*\(([^;]*?)\)\s*(__mpi_interface[^;]*)?;', src):
-    ret, name, params = ' '.join(m.group(1).split()), m.group(2), ' '.join(m.group(3).split())
-    deprecated = m.group(4) or ''
-    plist = [] if params.strip() in ('', 'void') else [p.strip() for p in params.split(',')]
-    parsed = []
-    for p in plist:
-        nm = re.match(r'^(.*?)([A-Za-z_]\w*)\s*((\[[^\]]*\])*)$', p)
-        if p == '...':
-            parsed.append({'text': p, 'type': '...', 'name': '...'})
-            continue
-        if not nm:
-            sys.exit('gen_wrappers: cannot parse parameter %r of %s' % (p, name))
-        parsed.append({'text': p, 'type': (nm.group(1) + nm.group(3)).strip(), 'name': nm.group(2)})
-    protos[name] = {'ret': ret, 'params': parsed, 'deprecated': deprecated}
-
-# ---- parse the table -------------------------------------------------------
-entries = []
-seen = set()
-for ln, line in enumerate(open(table_path), 1):
-    line = line.split('#', 1)[0].strip()
-    if not line:
-        continue
-    f = line.split()
-    name, cls = f[0], f[1]
-    kv = dict(x.split('=', 1) for x in f[2:])
-    if name in seen:
-        sys.exit('%s:%d: %s listed twice' % (table_path, ln, name))
-    seen.add(name)
-    if name not in protos:
-        sys.exit('%s:%d: %s is not declared in %s' % (table_path, ln, name, mpih_path))
-    entries.append((name, cls, kv, ln))
-
-missing = [n for n, p in protos.items()
-           if n not in seen and (re.search(r'\bMPI_(Comm|Request|Message)\b', ' '.join(x['text'] for x in p['params']))
-                                 or re.search(r'\bMPI_(Comm|Request|Message)$', p['ret']))]
-if missing:
-    sys.exit('gen_wrappers: mpi.h calls that take handles but are not in %s: %s' % (table_path, ' '.join(sorted(missing))))
+protos, entries = load(table_path, mpih_path)
 
 # ---- emit ------------------------------------------------------------------
 out = []
@@ -63,12 +26,6 @@ w('#include "wrap.h"')
 w('')
 w('#pragma GCC diagnostic ignored "-Wdeprecated-declarations"')
 w('')
-
-def pm(p, name):
-    for x in p['params']:
-        if x['name'] == name:
-            return x
-    return None
 
 count = 0
 for name, cls, kv, ln in entries:

@@ -241,9 +241,3 @@ int MPI_Imrecv(void *buf, int count, MPI_Datatype dt, MPI_Message *message, MPI_
     *request = tr_handle(q);
     return rc;
 }
-
-MPI_Fint MPI_Message_c2f(MPI_Message message)
-{
-    tern_mmsg *mm = mm_get(message);
-    return PMPI_Message_c2f(mm ? mm->real : message);
-}

@@ -8,8 +8,9 @@
  * handles (MPI_COMM_WORLD, MPI_COMM_SELF, MPI_REQUEST_NULL, ...) are Open MPI's
  * own addresses and pass through; MPI_COMM_WORLD and MPI_COMM_SELF map to
  * communicator entries 0 and 1. Handles that tern did not create (e.g. those
- * HDF5 makes inside tern's own store calls, or MPI_Comm_f2c results) are
- * "foreign": passed through, never counted.
+ * HDF5 makes inside tern's own store calls, or MPI_Comm_f2c of Open MPI's own
+ * Fortran handles) are "foreign": passed through, never counted. Virtual
+ * handles have Fortran handles of their own (handles_fint.h).
  *
  * Datatypes, groups, ops, infos, errhandlers are NOT virtualized (docs/api.md
  * says why): they are passed through unchanged.

@@ -4,6 +4,8 @@
     common <- storage <- dumper
               storage <- mpiwrap <- coord <- jobs   (jobs on top of all)
     common <- channel                               (beside storage)
+              coord <- fortran                      (beside jobs: the Fortran
+                                                     bindings and module)
 
 A part may include headers of, and use symbols defined by, the parts below
 it only. Two checks: every #include "..." in a part's sources resolves to
@@ -17,7 +19,8 @@ Prints PASS, or "FAIL: " and one line per violation.
 """
 import os, re, subprocess, sys
 
-RANK = {'common': 0, 'storage': 1, 'channel': 1, 'dumper': 2, 'mpiwrap': 2, 'coord': 3, 'jobs': 4}
+RANK = {'common': 0, 'storage': 1, 'channel': 1, 'dumper': 2, 'mpiwrap': 2, 'coord': 3, 'jobs': 4,
+        'fortran': 4}
 
 def allowed(lower, upper):
     return RANK[upper] < RANK[lower]
