@@ -21,7 +21,9 @@ int tern_cli_fail(const char *verb, int status, const char *fmt, ...)
 /* Same, from a tern_error. */
 int tern_cli_fail_err(const char *verb, int status, const tern_error *err);
 
-/* Minimal JSON string output (escapes quotes, backslashes, controls). */
+/* A JSON string: quotes, backslashes and control characters escaped; bytes
+ * that are not well-formed UTF-8 are written as \ufffd, so the output is
+ * always valid JSON (such a name cannot be recovered from it). */
 void tern_json_str(FILE *f, const char *s);
 
 #endif

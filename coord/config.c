@@ -10,6 +10,7 @@
 
 /* ---- configuration (docs/runtime.md) ------------------------------------- */
 char cfg_dir[4096];
+int cfg_dir_picked;
 char cfg_job[256] = "unnamed";
 double cfg_interval;
 int cfg_compress = 1;
@@ -30,6 +31,7 @@ void read_config(void)
     if ((v = getenv("TERN_JOB")) && *v) snprintf(cfg_job, sizeof cfg_job, "%s", v);
     if ((v = getenv("TERN_DIR")) && *v) snprintf(cfg_dir, sizeof cfg_dir, "%s", v);
     else snprintf(cfg_dir, sizeof cfg_dir, "./tern-ckpt/%s", cfg_job);
+    cfg_dir_picked = !(v && *v);
     cfg_interval = (v = getenv("TERN_INTERVAL")) ? atof(v) : 0;
     if (cfg_interval < 0) cfg_interval = 0;
     cfg_compress = (v = getenv("TERN_COMPRESS")) ? atoi(v) : 1;

@@ -12,6 +12,7 @@
 #pragma GCC visibility push(hidden)
 
 extern char cfg_dir[4096];           /* TERN_DIR, or ./tern-ckpt/<job> */
+extern int cfg_dir_picked;           /* TERN_DIR is not set: cfg_dir is tern's ./tern-ckpt/<job> */
 extern char cfg_job[256];            /* TERN_JOB */
 extern double cfg_interval;          /* TERN_INTERVAL: seconds, 0 = none */
 extern int cfg_compress;             /* TERN_COMPRESS: 0..9 */

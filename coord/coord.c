@@ -70,6 +70,10 @@ static void coord_init(void)
     if (cfg_restart) restart_open();
     /* triggers that arrived before MPI_Init returned are dropped */
     forget_signal();
+    /* rank 0 talks to the tern command through the job directory: opened
+     * now (made, when TERN_DIR names it), so that a refusal is said at
+     * once; tern's own ./tern-ckpt/<job> is made only when first needed */
+    if (tern_world_rank == 0 && !spawned) job_dir(!cfg_dir_picked);
     if (tern_restarted())
         event("restarted epoch=%" PRIu64 " time=%.6f", tern_epoch(), tern_now_wall());
     else if (getenv("TERN_DIR"))

@@ -17,7 +17,7 @@
 #include "tern_store.h"
 #include "cli.h"
 #include "clock.h"
-#include "trust.h"
+#include "private_dir.h"
 
 #ifndef PR_SET_PTRACER
 #define PR_SET_PTRACER 0x59616d61
@@ -282,8 +282,8 @@ static int restore_input_trusted(const char *path, tern_error *err)
     struct stat st;
     if (stat(path, &st) < 0)
         return 0;   /* the store says what is wrong with it */
-    return tern_trust_stat(path, &st, S_ISDIR(st.st_mode) ? "checkpoint directories" : "images",
-                           err);
+    mode_t type = S_ISDIR(st.st_mode) ? S_IFDIR : S_IFREG;
+    return tern_pdir_check_stat(&st, type, 0, path, err) ? -1 : 0;
 }
 
 int tern_verb_restore(int argc, char **argv)

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "trust.h"
+#include "private_dir.h"
 
 static void run_dir(char *buf, size_t len)
 {
@@ -116,9 +116,9 @@ static int prog_identity(const char *prog, unsigned long long *dev, unsigned lon
 static int read_record(int dirfd, const char *dir, const char *name, dmp_job *rec,
                        tern_error *err)
 {
-    int fd = tern_trust_file_open(dirfd, dir, name, "job records", err);
+    int fd = tern_pdir_open_file(dirfd, name, dir, 0, err);
     if (fd < 0) {
-        if (err->code != ENOENT)
+        if (fd != TERN_PDIR_FAILED || err->code != ENOENT)
             return -1;
         tern_error_clear(err);
         return 1;
@@ -149,7 +149,8 @@ int dmp_job_record(const char *name, const char *prog, tern_error *err)
         return 0;   /* execvp fails and says why; a record would only be stale */
     char dir[PATH_MAX - 256];
     run_dir(dir, sizeof dir);
-    int dfd = tern_trust_dir_open(dir, 1, err);
+    /* 0700: the records are no one else's business */
+    int dfd = tern_pdir_open(dir, TERN_PDIR_CREATE, 0700, 1, err);
     if (dfd < 0)
         return -1;
     dmp_job old = {0};
@@ -163,7 +164,7 @@ int dmp_job_record(const char *name, const char *prog, tern_error *err)
         char line[128];
         int len = snprintf(line, sizeof line, "%d %llu %llu %llu\n", (int)getpid(),
                            start_time(getpid()), rec.dev, rec.ino);
-        r = tern_trust_file_write(dfd, dir, name, line, (size_t)len, err);
+        r = tern_pdir_write_file(dfd, name, dir, line, (size_t)len, 0600, err);
     }
     close(dfd);
     return r < 0 ? -1 : 0;
@@ -214,8 +215,8 @@ int dmp_job_resolve(const char *arg, dmp_job *job, tern_error *err)
         return tern_error_set(err, EINVAL, "%s: neither a process id nor a job name", arg);
     char dir[PATH_MAX - 256];
     run_dir(dir, sizeof dir);
-    int dfd = tern_trust_dir_open(dir, 0, err), r = 1;
-    if (dfd < 0 && err->code != ENOENT)
+    int dfd = tern_pdir_open(dir, 0, 0, 1, err), r = 1;
+    if (dfd < 0 && (dfd != TERN_PDIR_FAILED || err->code != ENOENT))
         return -1;
     tern_error_clear(err);
     if (dfd >= 0) {

@@ -11,8 +11,10 @@
  *
  * Run directory: $TERN_EXEC_DIR, else $XDG_RUNTIME_DIR/tern, else
  * /tmp/tern-<uid>. It, and every record read from it, must be the user's and
- * not writable by group or others (trust.h); it is made 0700, records are
- * written and read relative to it without following symbolic links.
+ * not writable by group or others (private_dir.h); it is made 0700 (with
+ * its missing parents), records (0600) are written under a fresh name and
+ * renamed into place, and read relative to it without following symbolic
+ * links.
  */
 #ifndef TERN_DUMPER_JOBNAME_H
 #define TERN_DUMPER_JOBNAME_H

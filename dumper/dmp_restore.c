@@ -24,7 +24,7 @@
 #include "dmp_fds.h"
 #include "dmp_image.h"
 #include "clock.h"
-#include "trust.h"
+#include "private_dir.h"
 
 #define PAGE DMP_PAGE
 #define NFS_MAGIC 0x6969
@@ -179,7 +179,7 @@ int dmp_restore_trusted(tern_ckpt *c, tern_error *err)
         return tern_error_set(err, e, "%s: %s", path, strerror(e));
     }
     close(fd);
-    return tern_trust_stat(path, &st, "images", err);
+    return tern_pdir_check_stat(&st, S_IFREG, 0, path, err) ? -1 : 0;
 }
 
 /* Page data goes straight to its final address for regions tern restore

@@ -29,7 +29,7 @@
 int dmp_restore_check(const dmp_state *s, int rank, tern_error *err);
 
 /* The file c reads (by descriptor, not by name) belongs to the user and
- * neither group nor others can write it (trust.h): restore maps its pages
+ * neither group nor others can write it (private_dir.h): restore maps its pages
  * MAP_PRIVATE, so whoever could write it would change the restored
  * process's memory. */
 int dmp_restore_trusted(tern_ckpt *c, tern_error *err);

@@ -24,7 +24,7 @@ if [ "$USERMODE" = nobody ]; then
   ME=nobody OTHER=root
   chown nobody "$W"
 fi
-OTHER_ID="$OTHER (uid $(id -u $OTHER))" ME_ID="$ME (uid $(id -u $ME))"
+OTHER_ID="uid $(id -u $OTHER), not by you (uid $(id -u $ME))"
 export TERN_EXEC_DIR=$W/run
 RUN=$TERN_EXEC_DIR
 fail() { echo "FAIL: $*"; for f in err*.txt; do [ -s "$f" ] && { echo "--- $f"; cat "$f"; }; done; exit 1; }
@@ -74,10 +74,7 @@ restore_refused() { # IMAGE LINE: restore and --check refuse; nothing changed or
     fail "the image changed"
 }
 
-DIRS="tern uses only directories that you own and no one else can write"
-RECS="tern uses only job records that you own and no one else can write"
-IMGS="tern uses only images that you own and no one else can write"
-CKDS="tern uses only checkpoint directories that you own and no one else can write"
+REFUSED="refusing to use it"   # the end of every refusal (common/private_dir.h)
 echo victim > victim
 chmod 600 victim
 mine victim
@@ -85,28 +82,29 @@ mine victim
 case $CASE in
   rundir.other)      # another user made the run directory
     mkdir -m 755 "$RUN" && chown "$OTHER" "$RUN"
-    expect 1 "tern exec: $RUN: owned by $OTHER_ID, mode 0755: $DIRS" "$TERN" exec --job sim -- /bin/true
-    expect 2 "tern dump: $RUN: owned by $OTHER_ID, mode 0755: $DIRS" "$TERN" dump sim -o img.h5
+    expect 1 "tern exec: $RUN: owned by $OTHER_ID: $REFUSED" "$TERN" exec --job sim -- /bin/true
+    expect 2 "tern dump: $RUN: owned by $OTHER_ID: $REFUSED" "$TERN" dump sim -o img.h5
     [ -z "$(ls -A "$RUN")" ] || fail "something was written into $RUN" ;;
   rundir.0777)       # a run directory anyone can write, with a symlink planted for the next pid
     mkdir "$RUN" && chmod 777 "$RUN" && mine "$RUN"
     ( ln -s "$W/victim" "$RUN/.sim.$BASHPID"
       exec "${AS[@]}" "$TERN" exec --job sim -- /bin/true > /dev/null 2> err.txt < /dev/null )
     rc=$?
-    exp="tern exec: $RUN: owned by $ME_ID, mode 0777: $DIRS"
+    exp="tern exec: $RUN: writable by group and others (mode 0777): $REFUSED"
     [ $rc = 1 ] && [ "$(cat err.txt)" = "$exp" ] || fail "exit $rc, got '$(cat err.txt)', expected '$exp'"
     echo "ok ($rc): $exp"
-    expect 2 "tern dump: $RUN: owned by $ME_ID, mode 0777: $DIRS" "$TERN" dump sim -o img.h5
+    expect 2 "tern dump: $RUN: writable by group and others (mode 0777): $REFUSED" "$TERN" dump sim -o img.h5
     [ "$(cat victim)" = victim ] || fail "the victim file was overwritten" ;;
   rundir.symlink)    # the run directory is a symlink to somewhere else
     mkdir -m 700 elsewhere && mine elsewhere
     ln -s "$W/elsewhere" "$RUN"
-    expect 1 "tern exec: $RUN: a symbolic link; tern does not follow symbolic links here" \
+    expect 1 "tern exec: $RUN: is a symbolic link: $REFUSED" \
       "$TERN" exec --job sim -- /bin/true
-    expect 2 "tern dump: $RUN: a symbolic link; tern does not follow symbolic links here" \
+    expect 2 "tern dump: $RUN: is a symbolic link: $REFUSED" \
       "$TERN" dump sim -o img.h5
     [ -z "$(ls -A elsewhere)" ] || fail "something was written through the symlink" ;;
-  tmpname.symlink)   # a symlink where tern exec writes its record first: replaced, not followed
+  tmpname.symlink)   # a symlink where tern exec wrote its record first (.sim.PID) until it took
+                     # fresh random names (common/private_dir.c): not followed, not touched
     mkdir -m 700 "$RUN" && mine "$RUN"
     ( ln -s "$W/victim" "$RUN/.sim.$BASHPID"
       exec "${AS[@]}" "$TERN" exec --job sim -- ./prog 600 10 > out.txt 2> err.prog.txt < /dev/null ) &
@@ -116,7 +114,8 @@ case $CASE in
     [ "$(cat victim)" = victim ] || fail "the victim file was overwritten"
     [ -f "$RUN/sim" ] && [ ! -L "$RUN/sim" ] && [ "$(stat -c %a "$RUN/sim")" = 600 ] ||
       fail "no private record: $(ls -la "$RUN")"
-    [ -z "$(ls -A "$RUN" | grep -v '^sim$')" ] || fail "leftovers: $(ls -A "$RUN")"
+    [ "$(readlink "$RUN/.sim.$pid")" = "$W/victim" ] || fail "the planted link was changed"
+    [ -z "$(ls -A "$RUN" | grep -v -e '^sim$' -e "^\.sim\.$pid\$")" ] || fail "leftovers: $(ls -A "$RUN")"
     read -r rp _ < "$RUN/sim"
     [ "$rp" = "$pid" ] || fail "record names $rp, not $pid"
     echo "ok: record written, symlink not followed" ;;
@@ -124,18 +123,18 @@ case $CASE in
     start_job
     cp "$RUN/sim" "$W/fake" && mine "$W/fake"
     ln -sf "$W/fake" "$RUN/sim"
-    expect 2 "tern dump: $RUN/sim: a symbolic link; tern does not follow symbolic links here" \
+    expect 2 "tern dump: $RUN/sim: is a symbolic link: $REFUSED" \
       "$TERN" dump sim -o img.h5 --stop
     alive "$pid" "the job" ;;
   record.other)      # the record belongs to another user
     start_job
     chown "$OTHER" "$RUN/sim"
-    expect 2 "tern dump: $RUN/sim: owned by $OTHER_ID, mode 0600: $RECS" "$TERN" dump sim -o img.h5 --stop
+    expect 2 "tern dump: $RUN/sim: owned by $OTHER_ID: $REFUSED" "$TERN" dump sim -o img.h5 --stop
     alive "$pid" "the job" ;;
   record.0666)       # anyone can write the record
     start_job
     chmod 666 "$RUN/sim"
-    expect 2 "tern dump: $RUN/sim: owned by $ME_ID, mode 0666: $RECS" "$TERN" dump sim -o img.h5 --stop
+    expect 2 "tern dump: $RUN/sim: writable by group and others (mode 0666): $REFUSED" "$TERN" dump sim -o img.h5 --stop
     alive "$pid" "the job" ;;
   record.rewritten)  # the record names an unrelated live process, with its right start time
     start_job
@@ -153,21 +152,21 @@ case $CASE in
   image.other)       # the image belongs to another user
     dump_image img.h5
     chown "$OTHER" img.h5
-    restore_refused img.h5 "img.h5: owned by $OTHER_ID, mode 0644: $IMGS" ;;
+    restore_refused img.h5 "img.h5: owned by $OTHER_ID: $REFUSED" ;;
   image.groupw)      # the group can write the image
     dump_image img.h5
     chmod 664 img.h5
-    restore_refused img.h5 "img.h5: owned by $ME_ID, mode 0664: $IMGS" ;;
+    restore_refused img.h5 "img.h5: writable by group (mode 0664): $REFUSED" ;;
   ckdir.other)       # the checkpoint directory belongs to another user
     mkdir images && mine images
     dump_image images
     chown "$OTHER" images
-    restore_refused images "images: owned by $OTHER_ID, mode 0755: $CKDS" ;;
+    restore_refused images "images: owned by $OTHER_ID: $REFUSED" ;;
   ckdir.0777)        # anyone can write the checkpoint directory
     mkdir images && mine images
     dump_image images
     chmod 777 images
-    restore_refused images "images: owned by $ME_ID, mode 0777: $CKDS" ;;
+    restore_refused images "images: writable by group and others (mode 0777): $REFUSED" ;;
   *) fail "unknown case $CASE" ;;
 esac
 echo PASS

@@ -46,6 +46,24 @@ int tern_pdir_check_stat(const struct stat *st, mode_t type, int flags, const ch
 }
 
 /* ---- the directory ------------------------------------------------------------ */
+/* Why opening component comp of at failed: ELOOP (the link itself) or
+ * ENOTDIR say what is there instead; so does EACCES when what is there is
+ * refused anyway (another user's 0700 directory is theirs, not "Permission
+ * denied"); the rest by errno. */
+static int open_failed(int at, const char *comp, const char *shown, int check, int e,
+                       tern_error *err)
+{
+    struct stat st;
+    if (fstatat(at, comp, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if ((e == ELOOP || e == ENOTDIR) && (check || !S_ISLNK(st.st_mode)))
+            return tern_pdir_check_stat(&st, S_IFDIR, 0, shown, err);
+        if (e == EACCES && check && tern_pdir_check_stat(&st, S_IFDIR, 0, shown, err))
+            return TERN_PDIR_UNSAFE;
+    }
+    tern_error_set(err, e, "%s: %s", shown, strerror(e));
+    return TERN_PDIR_FAILED;
+}
+
 /* One component of the walk: created (when asked), opened, checked. The new
  * descriptor, or TERN_PDIR_*. */
 static int open_component(int at, const char *comp, const char *shown, int create, mode_t mode,
@@ -63,15 +81,7 @@ static int open_component(int at, const char *comp, const char *shown, int creat
     check |= created;
     int fd = openat(at, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (check ? O_NOFOLLOW : 0));
     struct stat st;
-    if (fd < 0) {
-        int e = errno;
-        /* ELOOP (the link itself) or ENOTDIR: say what is there instead */
-        if ((e == ELOOP || e == ENOTDIR) && fstatat(at, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-            (check || !S_ISLNK(st.st_mode)))
-            return tern_pdir_check_stat(&st, S_IFDIR, 0, shown, err);
-        tern_error_set(err, e, "%s: %s", shown, strerror(e));
-        return TERN_PDIR_FAILED;
-    }
+    if (fd < 0) return open_failed(at, comp, shown, check, errno, err);
     if (check) {
         int rc = fstat(fd, &st) ? TERN_PDIR_FAILED : tern_pdir_check_stat(&st, S_IFDIR, 0, shown, err);
         if (rc == TERN_PDIR_FAILED) tern_error_set(err, errno, "%s: %s", shown, strerror(errno));
@@ -142,27 +152,26 @@ int tern_pdir_path(int dirfd, const char *fallback, char *out, size_t len)
 }
 
 /* ---- files in it ----------------------------------------------------------------- */
-int tern_pdir_open_file(int dirfd, const char *name, const char *shown_dir, int flags,
-                        tern_error *err)
+/* openat(O_NOFOLLOW) of a file failed with e: ELOOP is the link itself */
+static int open_file_failed(const char *shown, int e, tern_error *err)
 {
-    char shown[SHOWN_MAX];
-    snprintf(shown, sizeof shown, "%s/%s", shown_dir, name);
-    struct stat st, fst;
-    /* the type first, without opening: opening a device may do something */
-    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
-        tern_error_set(err, errno, "%s: %s", shown, strerror(errno));
-        return TERN_PDIR_FAILED;
+    if (e == ELOOP) {
+        tern_error_set(err, e, "%s: is a symbolic link: refusing to use it", shown);
+        return TERN_PDIR_UNSAFE;
     }
-    int rc = tern_pdir_check_stat(&st, S_IFREG, flags, shown, err);
-    if (rc) return rc;
-    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
-        tern_error_set(err, errno, "%s: %s", shown, errno == ELOOP ? "is a symbolic link: refusing to use it" : strerror(errno));
-        return errno == ELOOP ? TERN_PDIR_UNSAFE : TERN_PDIR_FAILED;
-    }
-    /* the file opened must be the one checked, and pass on its own */
-    rc = fstat(fd, &fst) ? TERN_PDIR_FAILED : tern_pdir_check_stat(&fst, S_IFREG, flags, shown, err);
-    if (!rc && (fst.st_dev != st.st_dev || fst.st_ino != st.st_ino)) {
+    tern_error_set(err, e, "%s: %s", shown, strerror(e));
+    return TERN_PDIR_FAILED;
+}
+
+/* fd, opened O_NONBLOCK, checked on itself as a regular file with flags
+ * (and, given what was checked before it was opened, as that very file):
+ * fd back to blocking, or TERN_PDIR_* with fd closed. */
+static int checked_fd(int fd, const struct stat *before, int flags, const char *shown,
+                      tern_error *err)
+{
+    struct stat st;
+    int rc = fstat(fd, &st) ? TERN_PDIR_FAILED : tern_pdir_check_stat(&st, S_IFREG, flags, shown, err);
+    if (!rc && before && (st.st_dev != before->st_dev || st.st_ino != before->st_ino)) {
         tern_error_set(err, EAGAIN, "%s: replaced while being opened: refusing to use it", shown);
         rc = TERN_PDIR_UNSAFE;
     }
@@ -173,6 +182,41 @@ int tern_pdir_open_file(int dirfd, const char *name, const char *shown_dir, int 
     }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     return fd;
+}
+
+int tern_pdir_open_file(int dirfd, const char *name, const char *shown_dir, int flags,
+                        tern_error *err)
+{
+    char shown[SHOWN_MAX];
+    snprintf(shown, sizeof shown, "%s/%s", shown_dir, name);
+    struct stat st;
+    /* the type first, without opening: opening a device may do something */
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
+        tern_error_set(err, errno, "%s: %s", shown, strerror(errno));
+        return TERN_PDIR_FAILED;
+    }
+    int rc = tern_pdir_check_stat(&st, S_IFREG, flags, shown, err);
+    if (rc) return rc;
+    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return open_file_failed(shown, errno, err);
+    return checked_fd(fd, &st, flags, shown, err);
+}
+
+int tern_pdir_open_append(int dirfd, const char *name, const char *shown_dir, mode_t mode,
+                          tern_error *err)
+{
+    char shown[SHOWN_MAX];
+    snprintf(shown, sizeof shown, "%s/%s", shown_dir, name);
+    struct stat st;
+    /* what is there already, without opening it */
+    int rc = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) ? 0
+             : tern_pdir_check_stat(&st, S_IFREG, TERN_PDIR_ONE_LINK, shown, err);
+    if (rc) return rc;
+    int fd = openat(dirfd, name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+                    O_NOCTTY | O_CLOEXEC, mode & ~(mode_t)022);
+    if (fd < 0) return open_file_failed(shown, errno, err);
+    /* what was opened (made now, or replaced since the look) passes on its own */
+    return checked_fd(fd, NULL, TERN_PDIR_ONE_LINK, shown, err);
 }
 
 char *tern_pdir_read_file(int dirfd, const char *name, const char *shown_dir, size_t max,
@@ -246,14 +290,24 @@ int tern_pdir_write_file(int dirfd, const char *name, const char *shown_dir, con
     return TERN_PDIR_FAILED;
 }
 
+DIR *tern_pdir_list(int dirfd)
+{
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d && fd >= 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return d;
+}
+
 int tern_pdir_check_entries(int dirfd, const char *shown_dir, int (*match)(const char *name),
                             tern_error *err)
 {
-    int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    DIR *d = tern_pdir_list(dirfd);
     if (!d) {
         tern_error_set(err, errno, "%s: %s", shown_dir, strerror(errno));
-        if (dfd >= 0) close(dfd);
         return TERN_PDIR_FAILED;
     }
     int rc = 0;
