@@ -13,6 +13,12 @@
  * release store of the state; the other side reads after an acquire load.
  * A side that goes to sleep first says so (the `sleeping` count), so that
  * the waker pays the FUTEX_WAKE system call only when someone sleeps.
+ *
+ * A waiter spins calling sched_yield() until the spin time is up: with 4
+ * processes on 2 cores (a 2-rank job) a round trip took 16-43 us spinning
+ * with pause (the answer's process waited for the spinner's time slice) and
+ * 1.1-1.3 us yielding; in a 2-rank job, spinning with pause for the first
+ * 0.3 or 1 us before yielding made every call slower (docs/transparent.md).
  */
 #define _GNU_SOURCE
 #include "tern_channel.h"
@@ -20,6 +26,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -84,11 +91,6 @@ static void futex_wake(_Atomic uint32_t *w)
     syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
-static inline void cpu_relax(void)
-{
-    __builtin_ia32_pause();
-}
-
 /* Gone: no such process, or one that has exited and waits to be reaped (a
  * zombie answers kill(0)). The application is the proxy's child: its
  * proxy is gone as soon as it is no longer its parent. */
@@ -149,7 +151,9 @@ static int wait_state(tern_chan *c, uint32_t want1, uint32_t want2, uint64_t tim
         uint64_t t = now_ns();
         if (t >= end) return TERN_CHAN_TIMEOUT;
         if (t < spin_end) {
-            for (int i = 0; i < 64; i++) cpu_relax();
+            /* spin giving the core away: with more processes than cores (a
+             * rank is two), the answer may need this very core */
+            sched_yield();
             continue;
         }
         int signalled = sleep_once(c, want1, want2, end - t);

@@ -12,7 +12,8 @@
  *
  * Waiting never spins without bound: a waiter spins for a short, settable
  * time (the other side answers within it while the application is in a
- * burst of calls), then sleeps on a futex in the slot; the side that changes
+ * burst of calls) -- yielding the core, which the other side may need --
+ * then sleeps on a futex in the slot; the side that changes
  * the slot wakes the other only when it sleeps. A sleeping waiter also wakes
  * on a timeout the caller gives, on a signal, and when the other side's
  * process is gone (checked once per second of sleep), so that neither can

@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config zlib1g-dev gfortran python3
       libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
       libhwloc-dev hwloc spin iproute2 util-linux procps
-      slurm-wlm munge)
+      slurm-wlm munge
+      hpcc netpipe-openmpi)   # real programs the transparent-mode tests run unmodified
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

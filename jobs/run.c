@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "jobdir.h"
 #include "launch.h"
+#include "mode.h"
 #include "mpirun_args.h"
 #include "options.h"
 #include "request.h"
@@ -35,6 +36,9 @@ static void usage_run(FILE *f)
 "  --keep N          committed checkpoints kept (default 2)\n"
 "  --fresh           delete the checkpoints an earlier run left in DIR\n"
 "  --no-preload      the program is linked with -ltern: no LD_PRELOAD\n"
+"  --mode MODE       api (libtern.so in the program), transparent (an unmodified\n"
+"                    binary under tern-proxy) or auto (default: transparent\n"
+"                    unless the program calls tern_snapshot; docs/usage.md)\n"
 "  --json            one JSON object per event on stdout\n"
 "  --quiet           no progress lines\n"
 "environment: TERN_LIB (libtern.so to preload), TERN_MPIRUN (launcher).\n"
@@ -45,6 +49,7 @@ typedef struct run_cmd {
     jobs_launch L;
     const char *job, *dir;      /* --job, --dir, or NULL */
     int fresh;
+    int mode;                   /* --mode (mode.h) */
 } run_cmd;
 
 /* The options before the command (which starts after "--", or at the first
@@ -56,6 +61,7 @@ static int run_args(int argc, char **argv, run_cmd *r)
         {"job", required_argument, 0, 'j'},   {"dir", required_argument, 0, 'd'},
         {"fresh", no_argument, 0, 'f'},       {"no-preload", no_argument, 0, 'P'},
         {"json", no_argument, 0, 'J'},        {"quiet", no_argument, 0, 'q'},
+        {"mode", required_argument, 0, 'M'},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     jobs_opts p;
     jobs_opts_begin(&p, r->L.verb, argc, argv, lo);
@@ -71,6 +77,10 @@ static int run_args(int argc, char **argv, run_cmd *r)
         case 'P': r->L.set.no_preload = 1; break;
         case 'J': r->L.json = 1; break;
         case 'q': r->L.quiet = 1; break;
+        case 'M':
+            if ((r->mode = jobs_mode_parse(optarg)) < 0)
+                return tern_cli_fail(r->L.verb, 2, "--mode: api, transparent or auto, not '%s'", optarg);
+            break;
         case JOBS_OPT_NOVALUE: return jobs_opt_novalue(&p);
         case JOBS_OPT_UNKNOWN: return jobs_opt_unknown(&p);
         default: /* JOBS_OPT_INTERVAL ... */
@@ -172,7 +182,8 @@ int tern_verb_run(int argc, char **argv)
     int rc = run_args(argc, argv, &r);
     if (rc == JOBS_ARGS_OK) {
         rc = 2;
-        if (!split_command(&r, argc - optind, argv + optind) && !prepare_dir(&r, &d)) {
+        if (!split_command(&r, argc - optind, argv + optind) && !prepare_dir(&r, &d) &&
+            jobs_mode_setup(&r.L, r.mode) >= 0) {
             char hosts[4096];
             mpi_hosts(&r.L.opts, hosts, sizeof hosts);
             if (!hosts[0]) snprintf(hosts, sizeof hosts, "%s", jobs_hostname());

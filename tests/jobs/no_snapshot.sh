@@ -1,5 +1,6 @@
 #!/bin/bash
-# jobs.no_snapshot: an unmodified MPI program (no tern call) under tern run.
+# jobs.no_snapshot: an unmodified MPI program (no tern call) under tern run
+# in API mode (--mode api; by default it would run in transparent mode).
 # It runs as natively (same RESULT); tern run warns at start that it cannot
 # be checkpointed; tern checkpoint answers at once (not after its timeout)
 # with the reason; tern run --interval warns at start too.
@@ -18,7 +19,7 @@ MPI=(--oversubscribe --bind-to none -np 2)
 WHY='the application has no snapshot points (it does not call tern_snapshot(); API mode checkpoints only there)'
 
 reference_run "natively" timeout 60 mpirun "${MPI[@]}" "$PLAIN_LOOP" 150 20
-"$TERN" run --job plain -- "${MPI[@]}" "$PLAIN_LOOP" 150 20 > run.out 2> run.err &
+"$TERN" run --job plain --mode api -- "${MPI[@]}" "$PLAIN_LOOP" 150 20 > run.out 2> run.err &
 runpid=$!
 for ((i = 0; i < 200; i++)); do grep -q '^no_snapshot_points' tern-ckpt/plain/events 2>/dev/null && break; sleep 0.05; done
 grep -qx "no_snapshot_points reason=$WHY" tern-ckpt/plain/events || { cat run.err; fail "no no_snapshot_points event"; }
@@ -34,6 +35,6 @@ runpid=
 grep -qx "tern: warning: this job cannot be checkpointed: $WHY" run.err || { cat run.err; fail "no warning from tern run"; }
 say "tern checkpoint answered in $dt s"
 
-"$TERN" run --job plain2 --interval 1 -- "${MPI[@]}" "$PLAIN_LOOP" 20 10 > run2.out 2> run2.err || fail "tern run --interval: status $?"
+"$TERN" run --job plain2 --mode api --interval 1 -- "${MPI[@]}" "$PLAIN_LOOP" 20 10 > run2.out 2> run2.err || fail "tern run --interval: status $?"
 grep -qx "tern: rank 0: TERN_INTERVAL=1: no checkpoint will be taken: $WHY" run2.err || { cat run2.err; fail "no warning for --interval"; }
 say "PASSED"
