@@ -2,6 +2,7 @@
  * Human-readable by default, --json for scripts. Errors are one line
  * "tern VERB: WHERE: PROBLEM" on stderr and exit status 1; usage errors 2. */
 #define _GNU_SOURCE
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,45 +12,78 @@
 
 #include "tern_store.h"
 #include "cli.h"
+#include "layout.h"
+#include "units.h"
 
 typedef struct args {
     int json, help, all, topology;
     const char *path;
-    int bad;                  /* unknown option or extra operand */
-    const char *bad_arg;
+    const char *bad_arg;      /* the last unknown option or extra operand */
 } args;
 
+/* The options of ls, info and verify (each ignores those it has no use for). */
+static const struct option long_opts[] = {
+    {"json", no_argument, 0, 'j'}, {"all", no_argument, 0, 'a'},
+    {"topology", no_argument, 0, 't'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+
+/* argv element s, on which getopt_long returned c (longindex li): an option
+ * spelled out in full, the operand, or an unexpected argument. */
+static void take(args *a, int c, int li, const char *s)
+{
+    int whole = li >= 0 ? !strcmp(s + 2, long_opts[li].name) : !strcmp(s, "-h");
+    if (c == 1 && !a->path) {
+        a->path = s;
+    } else if (c == 1 || c == '?' || !whole) {
+        a->bad_arg = s;
+    } else if (c == 'j') {
+        a->json = 1;
+    } else if (c == 'a') {
+        a->all = 1;
+    } else if (c == 't') {
+        a->topology = 1;
+    } else {
+        a->help = 1;
+    }
+}
+
+/* Each argv element is one whole option or the operand; anything else is
+ * an unexpected argument, reported as it was typed. getopt_long alone would
+ * also take "--js" for --json, "-hx" for -h -x and "--" as the end of the
+ * options; so every element is checked whole (take), elements are seen in
+ * order ("-" in optstring), and after a "--" (unexpected too) the scan
+ * starts afresh on the rest, with the "--" in argv[0]'s place. */
 static args parse(int argc, char **argv)
 {
     args a = {0};
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        if (!strcmp(s, "--json"))
-            a.json = 1;
-        else if (!strcmp(s, "--help") || !strcmp(s, "-h"))
-            a.help = 1;
-        else if (!strcmp(s, "--all"))
-            a.all = 1;
-        else if (!strcmp(s, "--topology"))
-            a.topology = 1;
-        else if (s[0] == '-' && s[1]) {
-            a.bad = 1;
-            a.bad_arg = s;
-        } else if (!a.path)
-            a.path = s;
-        else {
-            a.bad = 1;
-            a.bad_arg = s;
-        }
+    opterr = 0;                           /* the verb prints the one error line */
+    tern_h5_quiet();                      /* ... and HDF5 nothing, not even at exit */
+    for (int base = 0;;) {
+        char **v = argv + base;
+        int n = argc - base, c, li, at;
+        optind = 0;                       /* glibc: a complete restart */
+        while (at = optind ? optind : 1, li = -1,
+               (c = getopt_long(n, v, "-h", long_opts, &li)) != -1)
+            take(&a, c, li, v[at]);
+        if (optind < 2 || strcmp(v[optind - 1], "--"))
+            return a;
+        a.bad_arg = v[optind - 1];
+        base += optind - 1;
     }
-    return a;
 }
 
-static int usage_error(const char *verb, const args *a, const char *usage)
+/* --help, or a usage error: the exit status; -1 when the verb goes on. */
+static int usage(const char *verb, const args *a, const char *synopsis, const char *help)
 {
+    if (a->help) {
+        printf("usage: %s\n\n%s", synopsis, help);
+        return 0;
+    }
     if (a->bad_arg)
-        return tern_cli_fail(verb, 2, "unexpected argument '%s' (usage: %s)", a->bad_arg, usage);
-    return tern_cli_fail(verb, 2, "missing operand (usage: %s)", usage);
+        return tern_cli_fail(verb, 2, "unexpected argument '%s' (usage: %s)", a->bad_arg,
+                             synopsis);
+    if (!a->path)
+        return tern_cli_fail(verb, 2, "missing operand (usage: %s)", synopsis);
+    return -1;
 }
 
 static void fmt_time(int64_t t, char *buf, size_t len)
@@ -60,19 +94,6 @@ static void fmt_time(int64_t t, char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void fmt_bytes(uint64_t b, char *buf, size_t len)
-{
-    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)b;
-    int i = 0;
-    while (v >= 1024 && i < 4)
-        v /= 1024, i++;
-    if (i == 0)
-        snprintf(buf, len, "%" PRIu64 " B", b);
-    else
-        snprintf(buf, len, "%.1f %s", v, u[i]);
-}
-
 static double ratio(const tern_ckpt_info *in)
 {
     return in->stored_bytes ? (double)in->logical_bytes / (double)in->stored_bytes : 0.0;
@@ -81,20 +102,18 @@ static double ratio(const tern_ckpt_info *in)
 /* ---- ls ---------------------------------------------------------------- */
 
 #define LS_USAGE "tern ls [--json] DIR"
+#define LS_HELP                                                                       \
+    "Lists the committed checkpoints in DIR, oldest first: epoch, job, ranks,\n"      \
+    "logical and stored bytes, creation time (UTC) and file. Partial files of\n"      \
+    "failed attempts are never listed.\n\n"                                           \
+    "  --json   one JSON object: {\"dir\":..., \"checkpoints\":[{...}, ...]}\n"
 
 int tern_verb_ls(int argc, char **argv)
 {
     args a = parse(argc, argv);
-    if (a.help) {
-        printf("usage: " LS_USAGE "\n\n"
-               "Lists the committed checkpoints in DIR, oldest first: epoch, job, ranks,\n"
-               "logical and stored bytes, creation time (UTC) and file. Partial files of\n"
-               "failed attempts are never listed.\n\n"
-               "  --json   one JSON object: {\"dir\":..., \"checkpoints\":[{...}, ...]}\n");
-        return 0;
-    }
-    if (a.bad || !a.path)
-        return usage_error("ls", &a, LS_USAGE);
+    int ret = usage("ls", &a, LS_USAGE, LS_HELP);
+    if (ret >= 0)
+        return ret;
     struct stat st;
     if (stat(a.path, &st) != 0)
         return tern_cli_fail("ls", 1, "%s: no such directory", a.path);
@@ -138,8 +157,8 @@ int tern_verb_ls(int argc, char **argv)
                    ", \"created\": %" PRId64 "}", in->nranks, in->logical_bytes,
                    in->stored_bytes, in->created);
         } else {
-            fmt_bytes(in->logical_bytes, lb, sizeof lb);
-            fmt_bytes(in->stored_bytes, sb, sizeof sb);
+            tern_fmt_bytes((double)in->logical_bytes, lb, sizeof lb);
+            tern_fmt_bytes((double)in->stored_bytes, sb, sizeof sb);
             printf("%-8" PRIu64 " %-16s %6d %10s %10s %-20s %s\n", in->epoch, in->job,
                    in->nranks, lb, sb, when, file);
         }
@@ -154,105 +173,118 @@ int tern_verb_ls(int argc, char **argv)
 /* ---- info -------------------------------------------------------------- */
 
 #define INFO_USAGE "tern info [--json] [--topology] CKPT|DIR"
+#define INFO_HELP                                                                     \
+    "Describes a checkpoint file (or DIR's latest committed one): format and\n"       \
+    "tern/MPI versions, job, epoch, ranks, nodes with their ranks, sizes, and\n"      \
+    "every rank's segments with logical and stored sizes.\n\n"                        \
+    "  --json       one JSON object with the same content\n"                          \
+    "  --topology   also print each node's hwloc topology (XML)\n"
+
+/* The checkpoint and its nodes; the ranks follow in the array "ranks". */
+static void info_json(const tern_ckpt_info *in, int topology)
+{
+    printf("{\"file\": ");
+    tern_json_str(stdout, in->path);
+    printf(", \"format_version\": %d, \"job\": ", in->format_version);
+    tern_json_str(stdout, in->job);
+    printf(", \"epoch\": %" PRIu64 ", \"nranks\": %d, \"created\": %" PRId64
+           ", \"tern_version\": ", in->epoch, in->nranks, in->created);
+    tern_json_str(stdout, in->tern_version);
+    printf(", \"mpi_version\": ");
+    tern_json_str(stdout, in->mpi_version);
+    printf(", \"logical_bytes\": %" PRIu64 ", \"stored_bytes\": %" PRIu64 ", \"nodes\": [",
+           in->logical_bytes, in->stored_bytes);
+    for (int i = 0; i < in->nnodes; i++) {
+        printf("%s{\"host\": ", i ? ", " : "");
+        tern_json_str(stdout, in->nodes[i].host);
+        printf(", \"ranks\": [");
+        for (int j = 0; j < in->nodes[i].nranks; j++)
+            printf("%s%d", j ? ", " : "", in->nodes[i].ranks[j]);
+        printf("]");
+        if (topology) {
+            printf(", \"topology\": ");
+            tern_json_str(stdout, in->nodes[i].topology_xml);
+        }
+        printf("}");
+    }
+    printf("], \"ranks\": [");
+}
+
+static void info_text(const tern_ckpt_info *in, int topology)
+{
+    char when[32], lb[32], sb[32];
+    fmt_time(in->created, when, sizeof when);
+    tern_fmt_bytes((double)in->logical_bytes, lb, sizeof lb);
+    tern_fmt_bytes((double)in->stored_bytes, sb, sizeof sb);
+    printf("checkpoint  %s\n", in->path);
+    printf("format      %d\n", in->format_version);
+    printf("job         %s\n", in->job);
+    printf("epoch       %" PRIu64 "\n", in->epoch);
+    printf("ranks       %d\n", in->nranks);
+    printf("created     %s\n", when);
+    printf("tern        %s\n", in->tern_version);
+    printf("mpi         %s\n", in->mpi_version);
+    printf("size        %s logical, %s stored (ratio %.2f)\n", lb, sb, ratio(in));
+    for (int i = 0; i < in->nnodes; i++) {
+        printf("node %-6d %s: ranks", i, in->nodes[i].host);
+        for (int j = 0; j < in->nodes[i].nranks; j++)
+            printf(" %d", in->nodes[i].ranks[j]);
+        printf(" (topology %zu bytes of hwloc XML)\n", strlen(in->nodes[i].topology_xml));
+        if (topology)
+            printf("%s\n", in->nodes[i].topology_xml);
+    }
+}
+
+/* Rank r's segments; an unreadable table is reported and makes it 1. */
+static int info_rank(tern_ckpt *c, int r, int json)
+{
+    tern_segment_info *segs = NULL;
+    int ns = 0;
+    tern_error e = {0};
+    int rc = tern_ckpt_segments(c, r, &segs, &ns, &e);
+    if (rc)
+        tern_cli_fail_err("info", 1, &e);
+    if (json) {
+        printf("%s{\"rank\": %d, \"ok\": %s, \"segments\": [", r ? ", " : "", r,
+               rc ? "false" : "true");
+        for (int i = 0; i < ns; i++) {
+            printf("%s{\"name\": ", i ? ", " : "");
+            tern_json_str(stdout, segs[i].name);
+            printf(", \"size\": %" PRIu64 ", \"stored\": %" PRIu64 "}", segs[i].size,
+                   segs[i].stored);
+        }
+        printf("]}");
+    } else if (!rc) {
+        printf("rank %d: %d segment%s\n", r, ns, ns == 1 ? "" : "s");
+        for (int i = 0; i < ns; i++) {
+            char lb[32], sb[32];
+            tern_fmt_bytes((double)segs[i].size, lb, sizeof lb);
+            tern_fmt_bytes((double)segs[i].stored, sb, sizeof sb);
+            printf("  %-32s %10s logical %10s stored\n", segs[i].name, lb, sb);
+        }
+    }
+    free(segs);
+    return rc ? 1 : 0;
+}
 
 int tern_verb_info(int argc, char **argv)
 {
     args a = parse(argc, argv);
-    if (a.help) {
-        printf("usage: " INFO_USAGE "\n\n"
-               "Describes a checkpoint file (or DIR's latest committed one): format and\n"
-               "tern/MPI versions, job, epoch, ranks, nodes with their ranks, sizes, and\n"
-               "every rank's segments with logical and stored sizes.\n\n"
-               "  --json       one JSON object with the same content\n"
-               "  --topology   also print each node's hwloc topology (XML)\n");
-        return 0;
-    }
-    if (a.bad || !a.path)
-        return usage_error("info", &a, INFO_USAGE);
+    int ret = usage("info", &a, INFO_USAGE, INFO_HELP);
+    if (ret >= 0)
+        return ret;
     tern_error err = {0};
     tern_ckpt *c;
     if (tern_ckpt_open(a.path, &c, &err))
         return tern_cli_fail_err("info", 1, &err);
     const tern_ckpt_info *in = tern_ckpt_get_info(c);
-    char when[32], lb[32], sb[32];
-    fmt_time(in->created, when, sizeof when);
-    fmt_bytes(in->logical_bytes, lb, sizeof lb);
-    fmt_bytes(in->stored_bytes, sb, sizeof sb);
-    if (a.json) {
-        printf("{\"file\": ");
-        tern_json_str(stdout, in->path);
-        printf(", \"format_version\": %d, \"job\": ", in->format_version);
-        tern_json_str(stdout, in->job);
-        printf(", \"epoch\": %" PRIu64 ", \"nranks\": %d, \"created\": %" PRId64
-               ", \"tern_version\": ", in->epoch, in->nranks, in->created);
-        tern_json_str(stdout, in->tern_version);
-        printf(", \"mpi_version\": ");
-        tern_json_str(stdout, in->mpi_version);
-        printf(", \"logical_bytes\": %" PRIu64 ", \"stored_bytes\": %" PRIu64 ", \"nodes\": [",
-               in->logical_bytes, in->stored_bytes);
-        for (int i = 0; i < in->nnodes; i++) {
-            printf("%s{\"host\": ", i ? ", " : "");
-            tern_json_str(stdout, in->nodes[i].host);
-            printf(", \"ranks\": [");
-            for (int j = 0; j < in->nodes[i].nranks; j++)
-                printf("%s%d", j ? ", " : "", in->nodes[i].ranks[j]);
-            printf("]");
-            if (a.topology) {
-                printf(", \"topology\": ");
-                tern_json_str(stdout, in->nodes[i].topology_xml);
-            }
-            printf("}");
-        }
-        printf("], \"ranks\": [");
-    } else {
-        printf("checkpoint  %s\n", in->path);
-        printf("format      %d\n", in->format_version);
-        printf("job         %s\n", in->job);
-        printf("epoch       %" PRIu64 "\n", in->epoch);
-        printf("ranks       %d\n", in->nranks);
-        printf("created     %s\n", when);
-        printf("tern        %s\n", in->tern_version);
-        printf("mpi         %s\n", in->mpi_version);
-        printf("size        %s logical, %s stored (ratio %.2f)\n", lb, sb, ratio(in));
-        for (int i = 0; i < in->nnodes; i++) {
-            printf("node %-6d %s: ranks", i, in->nodes[i].host);
-            for (int j = 0; j < in->nodes[i].nranks; j++)
-                printf(" %d", in->nodes[i].ranks[j]);
-            printf(" (topology %zu bytes of hwloc XML)\n", strlen(in->nodes[i].topology_xml));
-            if (a.topology)
-                printf("%s\n", in->nodes[i].topology_xml);
-        }
-    }
+    if (a.json)
+        info_json(in, a.topology);
+    else
+        info_text(in, a.topology);
     int status = 0;
-    for (int r = 0; r < in->nranks; r++) {
-        tern_segment_info *segs = NULL;
-        int ns = 0;
-        tern_error e = {0};
-        int rc = tern_ckpt_segments(c, r, &segs, &ns, &e);
-        if (rc) {
-            tern_cli_fail_err("info", 1, &e);
-            status = 1;
-        }
-        if (a.json) {
-            printf("%s{\"rank\": %d, \"ok\": %s, \"segments\": [", r ? ", " : "", r,
-                   rc ? "false" : "true");
-            for (int i = 0; i < ns; i++) {
-                printf("%s{\"name\": ", i ? ", " : "");
-                tern_json_str(stdout, segs[i].name);
-                printf(", \"size\": %" PRIu64 ", \"stored\": %" PRIu64 "}", segs[i].size,
-                       segs[i].stored);
-            }
-            printf("]}");
-        } else if (!rc) {
-            printf("rank %d: %d segment%s\n", r, ns, ns == 1 ? "" : "s");
-            for (int i = 0; i < ns; i++) {
-                fmt_bytes(segs[i].size, lb, sizeof lb);
-                fmt_bytes(segs[i].stored, sb, sizeof sb);
-                printf("  %-32s %10s logical %10s stored\n", segs[i].name, lb, sb);
-            }
-        }
-        free(segs);
-    }
+    for (int r = 0; r < in->nranks; r++)
+        status |= info_rank(c, r, a.json);
     if (a.json)
         printf("]}\n");
     tern_ckpt_close(c);
@@ -323,22 +355,21 @@ static int verify_one(const char *path, int json, int *first_file)
     return 0;
 }
 
+#define VERIFY_HELP                                                                   \
+    "Reads every chunk of every rank's segments and global arrays, checks each\n"     \
+    "CRC32 and each rank's segment table, and prints one result per rank.\n"          \
+    "CKPT is a checkpoint file; DIR means its latest committed checkpoint\n"          \
+    "(--all: every committed checkpoint in DIR).\n"                                   \
+    "Exit status 0 only when everything checks out; 1 otherwise, with one line\n"     \
+    "'tern verify: FILE: PROBLEM' on stderr; 2 for usage errors.\n\n"                 \
+    "  --json   one JSON object: {\"ok\":..., \"checkpoints\":[{\"file\",\"ranks\":[...]}]}\n"
+
 int tern_verb_verify(int argc, char **argv)
 {
     args a = parse(argc, argv);
-    if (a.help) {
-        printf("usage: " VERIFY_USAGE "\n\n"
-               "Reads every chunk of every rank's segments and global arrays, checks each\n"
-               "CRC32 and each rank's segment table, and prints one result per rank.\n"
-               "CKPT is a checkpoint file; DIR means its latest committed checkpoint\n"
-               "(--all: every committed checkpoint in DIR).\n"
-               "Exit status 0 only when everything checks out; 1 otherwise, with one line\n"
-               "'tern verify: FILE: PROBLEM' on stderr; 2 for usage errors.\n\n"
-               "  --json   one JSON object: {\"ok\":..., \"checkpoints\":[{\"file\",\"ranks\":[...]}]}\n");
-        return 0;
-    }
-    if (a.bad || !a.path)
-        return usage_error("verify", &a, VERIFY_USAGE);
+    int ret = usage("verify", &a, VERIFY_USAGE, VERIFY_HELP);
+    if (ret >= 0)
+        return ret;
     struct stat st;
     int status = 0, first = 1;
     if (a.json)

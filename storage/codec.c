@@ -1,5 +1,7 @@
 #include "codec.h"
 
+#include "clock.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -171,14 +173,24 @@ uint32_t tern_crc32(const void *p, size_t n)
     return tern_crc32_update(0, p, n);
 }
 
+/* Small runs directly; longer ones by combining the CRCs of power-of-two
+ * runs (zlib's crc32_combine, O(log n) each): a ZERO chunk is checked for
+ * the cost of its arithmetic, not of 64 MiB of zeros, however many a
+ * damaged index claims. */
 uint32_t tern_zero_crc32(size_t n)
 {
     static const unsigned char z[16384];
-    uint32_t crc = 0;
-    while (n) {
-        size_t k = n < sizeof z ? n : sizeof z;
-        crc = tern_crc32_update(crc, z, k);
-        n -= k;
+    if (n <= sizeof z)
+        return tern_crc32_update(0, z, n);
+    uint32_t crc = 0, run = tern_crc32_update(0, z, 1);   /* CRC of 2^k zeros */
+    int first = 1;
+    for (uint64_t len = 1; n; len <<= 1, n >>= 1) {
+        if (n & 1) {
+            crc = first ? run : (uint32_t)crc32_combine(crc, run, (z_off_t)len);
+            first = 0;
+        }
+        if (n > 1)
+            run = (uint32_t)crc32_combine(run, run, (z_off_t)len);
     }
     return crc;
 }
@@ -281,13 +293,6 @@ size_t tern_deflate_bound(size_t n)
     return compressBound(n);
 }
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 #define SAMPLE_BYTES 16384u
 
 /* Does deflating pay? Compressing the chunk must take less time than
@@ -299,9 +304,9 @@ static int deflate_pays(tern_codec_state *s, const unsigned char *sample,
 {
     unsigned char out[SAMPLE_BYTES + 1024];
     zdeflate(s, sample, 0, out, sizeof out);   /* set up the stream, untimed */
-    double t0 = now();
+    double t0 = tern_now_mono();
     size_t olen = zdeflate(s, sample, len, out, sizeof out);
-    double dt = now() - t0;
+    double dt = tern_now_mono() - t0;
     if (!olen)
         return 0;
     double ratio = (double)olen / (double)len;

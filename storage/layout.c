@@ -55,6 +55,18 @@ void tern_h5_quiet(void)
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
+static void quiet_now(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+void tern_h5_quiet_at_exit(void)
+{
+    static int registered;
+    if (!__atomic_exchange_n(&registered, 1, __ATOMIC_SEQ_CST))
+        atexit(quiet_now);
+}
+
 static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data)
 {
     (void)n;
@@ -76,6 +88,15 @@ void tern_h5_last_error(char *buf, size_t len)
 void tern_rank_group(int rank, char *buf, size_t len)
 {
     snprintf(buf, len, "/ranks/%06d", rank);
+}
+
+int tern_name_ok(const char *n, size_t field)
+{
+    static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+    size_t len = n ? strnlen(n, field) : field;
+    /* "." and ".." would make odd HDF5 link names */
+    return len > 0 && len < field && len <= TERN_NAME_MAX && strspn(n, ok) == len &&
+           strcmp(n, ".") && strcmp(n, "..");
 }
 
 static int put(hid_t obj, const char *name, hid_t ftype, hid_t mtype,
@@ -138,6 +159,28 @@ static hid_t open_attr(hid_t obj, const char *name)
     return H5Aopen(obj, name, H5P_DEFAULT);
 }
 
+/* Elements of attribute a, or -1 when its dataspace is not simple. */
+static hssize_t attr_points(hid_t a)
+{
+    hid_t sp = H5Aget_space(a);
+    hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (sp >= 0)
+        H5Sclose(sp);
+    return np;
+}
+
+/* A plain integer type: HDF5 converts those safely (a damaged precision or
+ * bit offset makes its conversion crash). */
+static int plain_integer(hid_t a)
+{
+    hid_t t = H5Aget_type(a);
+    int ok = t >= 0 && H5Tget_class(t) == H5T_INTEGER && H5Tget_size(t) <= 8 &&
+             H5Tget_precision(t) == 8 * H5Tget_size(t) && H5Tget_offset(t) == 0;
+    if (t >= 0)
+        H5Tclose(t);
+    return ok;
+}
+
 char *tern_attr_get_str_alloc(hid_t obj, const char *name)
 {
     hid_t a = open_attr(obj, name);
@@ -145,7 +188,8 @@ char *tern_attr_get_str_alloc(hid_t obj, const char *name)
         return NULL;
     char *out = NULL;
     hid_t ft = H5Aget_type(a);
-    if (H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft)) {
+    /* one string: HDF5 writes every element, whatever the buffer */
+    if (H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft) && attr_points(a) == 1) {
         size_t sz = H5Tget_size(ft);
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, sz + 1);
@@ -177,11 +221,7 @@ static int get_scalar(hid_t obj, const char *name, hid_t mtype, void *v)
     hid_t a = open_attr(obj, name);
     if (a < 0)
         return -1;
-    hid_t sp = H5Aget_space(a);
-    int rc = -1;
-    if (H5Sget_simple_extent_npoints(sp) == 1 && H5Aread(a, mtype, v) >= 0)
-        rc = 0;
-    H5Sclose(sp);
+    int rc = attr_points(a) == 1 && plain_integer(a) && H5Aread(a, mtype, v) >= 0 ? 0 : -1;
     H5Aclose(a);
     return rc;
 }
@@ -207,8 +247,8 @@ static int get_vec(hid_t obj, const char *name, hid_t mtype, size_t esz,
     hid_t a = open_attr(obj, name);
     if (a < 0)
         return -1;
-    hid_t sp = H5Aget_space(a);
-    hssize_t np = H5Sget_simple_extent_npoints(sp);
+    /* the elements lie in the checked header: np is bounded by the file */
+    hssize_t np = plain_integer(a) ? attr_points(a) : -1;
     int rc = -1;
     if (np >= 0) {
         *v = malloc(esz * (np ? (size_t)np : 1));
@@ -220,7 +260,6 @@ static int get_vec(hid_t obj, const char *name, hid_t mtype, size_t esz,
             *v = NULL;
         }
     }
-    H5Sclose(sp);
     H5Aclose(a);
     return rc;
 }

@@ -85,10 +85,34 @@ static inline void tern_h5_unmute(tern_h5_mute_t m)
     H5Eset_auto2(H5E_DEFAULT, m.fn, m.data);
 }
 
+/* HDF5 1.10 leaks internal state when it fails on a damaged file, and
+ * its atexit handler then prints "HDF5: infinite loop closing library" and
+ * a list of ids after tern's one-line error, unless error printing is off.
+ * After any failure the reader calls this: printing is turned off at
+ * exit, just before HDF5's own handler runs (registered later, run
+ * earlier), so that the process's last word stays tern's. */
+void tern_h5_quiet_at_exit(void);
+
+/* The end of a reader's entry point: printing restored, and after a
+ * failure (a damaged file may have left HDF5 with such state) off at exit.
+ * Returns rc. */
+static inline int tern_h5_reader_done(tern_h5_mute_t m, int rc)
+{
+    if (rc)
+        tern_h5_quiet_at_exit();
+    tern_h5_unmute(m);
+    return rc;
+}
+
 /* Innermost HDF5 error description (for messages), "" if none. */
 void tern_h5_last_error(char *buf, size_t len);
 
 void tern_rank_group(int rank, char *buf, size_t len);   /* "/ranks/000003" */
+
+/* A segment or array name as the writer accepts it: [A-Za-z0-9_.-]{1,200},
+ * not "." or "..", NUL-terminated within the first `field` bytes of n (a
+ * name read from a file may not be terminated at all). */
+int tern_name_ok(const char *n, size_t field);
 
 /* Root/group attributes. Writing is collective in parallel HDF5: every rank
  * must call with identical values. */
@@ -99,7 +123,11 @@ int tern_attr_put_i32(hid_t obj, const char *name, int32_t v);
 int tern_attr_put_i32s(hid_t obj, const char *name, const int32_t *v, size_t n);
 int tern_attr_put_u64s(hid_t obj, const char *name, const uint64_t *v, size_t n);
 
-/* Reading; -1 when missing or of the wrong shape. */
+/* Reading; -1 when missing or of the wrong shape: an integer attribute must
+ * be a plain integer type (precision = size, offset 0) of at most 8 bytes,
+ * a string a fixed-length one; scalars have one element. The object's
+ * header must have passed tern_h5_check_header (h5check.h) first: HDF5
+ * 1.10 decodes attribute messages without bounds checks. */
 int tern_attr_get_str(hid_t obj, const char *name, char *buf, size_t len);
 char *tern_attr_get_str_alloc(hid_t obj, const char *name);  /* free() */
 int tern_attr_get_u64(hid_t obj, const char *name, uint64_t *v);

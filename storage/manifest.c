@@ -49,7 +49,9 @@ int tern_dir_prepare(const char *dir, tern_error *err)
     }
     if (errno != ENOENT)
         return tern_error_set(err, errno, "%s: %s", dir, strerror(errno));
-    if (mkdir(dir, 0777) < 0 && errno != EEXIST)
+    /* never group/other-writable, whatever the umask: tern refuses to use
+     * a directory others could write (common/private_dir.h) */
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
         return tern_error_set(err, errno, "%s: cannot create: %s", dir, strerror(errno));
     return 0;
 }
@@ -213,9 +215,18 @@ static int write_manifest(const char *dir, const uint64_t *ep, int n, tern_error
     char tmp[PATH_MAX], fin[PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s/MANIFEST.tmp", dir);
     snprintf(fin, sizeof fin, "%s/MANIFEST", dir);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
+    /* a leftover (or a planted link) of that name is removed, never written
+     * through: the new file is created exclusively, without group/other
+     * write whatever the umask, as tern accepts only such files */
+    if (unlink(tmp) < 0 && errno != ENOENT)
         return tern_error_set(err, errno, "%s: %s", tmp, strerror(errno));
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+    if (!f) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        return tern_error_set(err, e, "%s: %s", tmp, strerror(e));
+    }
     fprintf(f, MANIFEST_HEADER "\n");
     for (int i = 0; i < n; i++)
         fprintf(f, "%" PRIu64 " ckpt-%06" PRIu64 ".h5\n", ep[i], ep[i]);
@@ -266,8 +277,14 @@ int tern_dir_commit(const char *dir, uint64_t epoch, int keep, tern_error *err)
     tern_store_path(dir, epoch, fin, sizeof fin);
     if (rename(part, fin) < 0)
         return tern_error_set(err, errno, "%s: rename: %s", part, strerror(errno));
-    if (tern_fsync_path(dir, err))
+    if (tern_fsync_path(dir, err)) {
+        /* The rename may not survive a crash, and the caller reports a
+         * failed commit, which must leave no committed file behind: undo it
+         * (the caller then removes the .partial). */
+        if (rename(fin, part) != 0)
+            unlink(fin);
         return -1;
+    }
     uint64_t *ep;
     int n;
     if (scan(dir, &ep, &n, err))

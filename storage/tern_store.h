@@ -48,11 +48,11 @@ typedef struct tern_store_opts {
                                  do not shrink enough are stored raw. */
     int keep;                 /* committed checkpoints kept after a commit (>= 1) */
     size_t chunk_bytes;       /* chunk size for compression/CRC; 0 = default */
-    /* Added by storage/: the node's disk write rate the adaptive compressor
-     * weighs compression against (bytes/s, shared by the node's ranks);
+    /* The node's disk write rate the adaptive compressor weighs
+     * compression against (bytes/s, shared by the node's ranks);
      * 0 = default 1.2e9. Deflate is used only where it beats the disk. */
     double disk_bytes_per_s;
-    /* Added by coord/: this rank's reason to fail the attempt, or NULL.
+    /* This rank's reason to fail the attempt, or NULL.
      * tern_ckpt_begin agrees on it with the other ranks like on a failure of
      * its own (the lowest failing rank's text wins), so a caller that finds
      * a problem after its last collective needs no extra round trip. */
@@ -108,7 +108,7 @@ typedef struct tern_ckpt_stats {
     uint64_t zero_bytes;      /* all ranks: all-zero bytes elided */
     double seconds;           /* begin..commit, wall, max over ranks */
     char path[4096];          /* committed file */
-    double ratio;             /* added: logical_bytes / stored_bytes (1 if empty) */
+    double ratio;             /* logical_bytes / stored_bytes (1 if empty) */
 } tern_ckpt_stats;
 
 /* Collective. Writes every segment, makes every rank's data durable, then

@@ -3,9 +3,10 @@
  * Commit phases; none starts before every rank knows how the previous one
  * went (an allgather that carries statuses, or tern_w_agree), so every rank
  * leaves with the same outcome and nobody waits for a rank that gave up:
- *   1 plan      one allgather: counts, put_array calls, host and node leader;
+ *   1 plan      one allgather: counts, put_array calls, host and node leader
+ *               (write_layout.c);
  *   2 layout    groups, tables, arrays and node records are created
- *               collectively; arrays and topology are written;
+ *               collectively; arrays and topology are written (write_layout.c);
  *   3 data      chunk data in rounds (write_data.c);
  *   4 tables    each rank writes its segment table and chunk index; one
  *               allgather brings statuses and totals; space is reserved;
@@ -14,10 +15,12 @@
  *               rank's pages on that node);
  *   6 commit    rank 0 renames .partial into place, syncs the directory,
  *               rewrites MANIFEST, prunes old checkpoints in the background.
- * A failure before 6 removes the .partial file; the previous checkpoint was
- * never touched. docs/storage.md tells the whole story.
+ * A failure before 6 removes the .partial file (write_close.c, taking the
+ * same collective steps on every rank whatever failed where); the previous
+ * checkpoint was never touched. docs/storage.md tells the whole story.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -29,28 +32,8 @@
 #include <unistd.h>
 
 #include "manifest.h"
-#include "topo.h"
 #include "views.h"
 #include "writer_int.h"
-
-#ifndef TERN_VERSION
-#define TERN_VERSION "0.0.0"
-#endif
-
-/* What every rank tells the others before anything is created: one
- * allgather carries the plan (segment and chunk counts, put_array calls)
- * and the node record (host name, node leader, size of its XML). */
-typedef struct plan_rec {
-    int32_t fail;
-    int32_t narrs;
-    uint64_t nsegs;
-    uint64_t nchunks;
-    uint64_t arr_hash;
-    int32_t leader;           /* rank of this rank's node leader */
-    int32_t pad;
-    uint64_t xml_len;         /* leaders only */
-    char host[256];
-} plan_rec;
 
 int tern_w_minor0(void)
 {
@@ -62,15 +45,7 @@ int tern_w_minor0(void)
     return v;
 }
 
-double tern_w_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-/* TERN_STORE_TRACE=1: rank 0 prints how long each commit phase took. */
-static void trace(tern_ckpt_writer *w, const char *phase)
+void tern_w_trace(tern_ckpt_writer *w, const char *phase)
 {
     static int on = -1;
     if (on < 0) {
@@ -78,11 +53,25 @@ static void trace(tern_ckpt_writer *w, const char *phase)
         on = e && *e && strcmp(e, "0");
     }
     if (on && w->rank == 0) {
-        double t = tern_w_now();
+        double t = tern_now_mono();
         fprintf(stderr, "tern-store: epoch %llu: %-8s %8.4f s\n", (unsigned long long)w->epoch,
                 phase, t - w->t_last);
         w->t_last = t;
     }
+}
+
+int tern_w_injected(const tern_ckpt_writer *w, const char *what)
+{
+    const char *e = getenv("TERN_STORE_TEST_FAIL");
+    for (const char *p = e; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : "") {
+        int rank;
+        unsigned long long epoch;
+        char step[16];
+        if (sscanf(p, "%d:%llu:%15[a-z]", &rank, &epoch, step) == 3 && rank == w->rank &&
+            epoch == w->epoch && !strcmp(step, what))
+            return ENOSPC;
+    }
+    return 0;
 }
 
 void tern_store_opts_default(tern_store_opts *o)
@@ -93,11 +82,6 @@ void tern_store_opts_default(tern_store_opts *o)
     o->keep = 2;
     o->chunk_bytes = 0;
     o->disk_bytes_per_s = 0;
-}
-
-static int serial(const tern_ckpt_writer *w)
-{
-    return w->comm == MPI_COMM_NULL;
 }
 
 void tern_w_wait(MPI_Request *req)
@@ -121,7 +105,7 @@ void tern_w_wait(MPI_Request *req)
 
 int tern_w_agree(tern_ckpt_writer *w, int local_rc, tern_error *err)
 {
-    if (serial(w))
+    if (tern_w_serial(w))
         return local_rc ? -1 : 0;
     /* The root cause wins: a failure flagged as early (a chunk write that
      * filled the disk) beats what it caused on other ranks afterwards (their
@@ -182,60 +166,17 @@ static void free_writer(tern_ckpt_writer *w)
     free(w);
 }
 
-/* Collective: closes everything and removes the partial file.
- *
- * Closing a parallel HDF5 file flushes metadata with collective sync points;
- * if the disk is full one rank's write fails, it leaves the flush early and
- * the others wait for it forever. So the data is dropped first (truncating
- * the doomed file frees its blocks) and only then is the file closed. */
-static void discard(tern_ckpt_writer *w)
+static int fail_out(tern_ckpt_writer *w)
 {
-    if (!serial(w))
-        PMPI_Barrier(w->comm);            /* nobody is still writing */
-    if (w->rank == 0 && w->fd >= 0 && ftruncate(w->fd, 0) != 0) {
-        /* nothing better to do: the close below may then fail */
-    }
-    if (!serial(w))
-        PMPI_Barrier(w->comm);
-    if (w->fd >= 0)
-        close(w->fd);
-    w->fd = -1;
-    if (w->file >= 0)
-        H5Fclose(w->file);
-    w->file = -1;
-    if (w->rank == 0)
-        unlink(w->partial);
-    if (!serial(w))
-        PMPI_Barrier(w->comm);
-}
-
-static int fail_out(tern_ckpt_writer *w, tern_error *err)
-{
-    discard(w);
+    tern_w_discard(w);
     free_writer(w);
-    (void)err;
     return -1;
 }
 
-static int tern_ckpt_begin_impl(MPI_Comm comm, const char *dir, uint64_t epoch,
-                    const tern_store_opts *opts, tern_ckpt_writer **out,
-                    tern_error *err)
+/* Options as the writer uses them: defaults filled in, the chunk size
+ * bounded and rounded to whole pages. */
+static void set_opts(tern_ckpt_writer *w, const tern_store_opts *opts)
 {
-    tern_error scratch;
-    if (!err)
-        err = &scratch;
-    tern_error_clear(err);
-    *out = NULL;
-    tern_h5_quiet();
-    tern_ckpt_writer *w = calloc(1, sizeof *w);
-    if (!w)
-        return tern_error_set(err, ENOMEM, "out of memory");
-    w->file = -1;
-    w->fd = -1;
-    w->comm = MPI_COMM_NULL;
-    w->size = 1;
-    w->node_size = 1;
-    w->t0 = w->t_last = tern_w_now();
     if (opts)
         w->opts = *opts;
     else
@@ -256,6 +197,140 @@ static int tern_ckpt_begin_impl(MPI_Comm comm, const char *dir, uint64_t epoch,
         w->opts.disk_bytes_per_s = 1.2e9;
     snprintf(w->job, sizeof w->job, "%s", w->opts.job ? w->opts.job : "unnamed");
     w->opts.job = w->job;
+}
+
+/* Collective: the writer's own communicator, and the node. The node's size
+ * shares out the disk rate, its leader (lowest rank there) writes the
+ * topology and fsyncs for everyone. */
+static void join(tern_ckpt_writer *w, MPI_Comm comm)
+{
+    PMPI_Comm_dup(comm, &w->comm);
+    PMPI_Comm_rank(w->comm, &w->rank);
+    PMPI_Comm_size(w->comm, &w->size);
+    MPI_Comm node;
+    PMPI_Comm_split_type(w->comm, MPI_COMM_TYPE_SHARED, w->rank, MPI_INFO_NULL, &node);
+    PMPI_Comm_size(node, &w->node_size);
+    PMPI_Comm_rank(node, &w->node_rank);
+    w->node_leader = w->rank;
+    PMPI_Bcast(&w->node_leader, 1, MPI_INT, 0, node);
+    PMPI_Comm_free(&node);
+}
+
+/* Rank 0: DIR takes new files. Checked before MPI-IO opens anything: MPI-IO
+ * reports a refusal as an error class ("MPI_ERR_ACCESS: invalid access
+ * mode") that names neither the directory nor the cause. */
+static int check_writable(const char *dir, tern_error *err)
+{
+    if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0)
+        return 0;
+    int e = errno;
+    char why[128];
+    snprintf(why, sizeof why, "%s", strerror(e));
+    why[0] = (char)tolower((unsigned char)why[0]);
+    return tern_error_set(err, e, "%s: not writable (%s)", dir, why);
+}
+
+/* Rank 0: DIR exists and takes new files, leftovers of failed attempts are
+ * gone, epoch is newer than the latest committed checkpoint, and the
+ * .partial file exists (created here, so that a refusal is reported with
+ * the system's reason; HDF5 then opens it). */
+static int check_dir(const char *dir, uint64_t epoch, const char *partial, tern_error *err)
+{
+    uint64_t *ep = NULL;
+    int n = 0;
+    int local = tern_dir_prepare(dir, err);
+    if (!local)
+        local = check_writable(dir, err);
+    if (!local)
+        local = tern_dir_clean_leftovers(dir, err);
+    if (!local)
+        local = tern_store_list(dir, &ep, &n, err);
+    if (!local && n > 0 && ep[n - 1] >= epoch)
+        local = tern_error_set(err, EEXIST, "%s: epoch %" PRIu64 " is not newer than the "
+                               "latest committed checkpoint (epoch %" PRIu64 ")",
+                               dir, epoch, ep[n - 1]);
+    free(ep);
+    if (!local) {
+        /* 0644: never group/other-writable whatever the umask (tern refuses
+         * checkpoints others could write: common/private_dir.h) */
+        int fd = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+            local = tern_error_set(err, errno, "%s: cannot create: %s", partial, strerror(errno));
+        else
+            close(fd);
+    }
+    return local;
+}
+
+/* Parallel HDF5 writes dirty metadata at "sync points", collectively, once
+ * a rank has made dirty_bytes_threshold bytes of it (256 KiB by default:
+ * some hundred ranks' tables). Raised to HDF5's upper bound, metadata stays
+ * in the cache until the close for jobs of thousands of ranks, so that
+ * nothing but the close writes it (and the reservation before the close
+ * covers it all, write_close.c). */
+static void keep_metadata_until_close(hid_t fapl)
+{
+    H5AC_cache_config_t mdc;
+    mdc.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+    if (H5Pget_mdc_config(fapl, &mdc) < 0)
+        return;
+    mdc.dirty_bytes_threshold = (size_t)32 << 20;
+    H5Pset_mdc_config(fapl, &mdc);   /* refused: the default stays, still correct */
+}
+
+/* Collective: creates the .partial file (this rank's part of it). */
+static int create_file(tern_ckpt_writer *w, tern_error *err)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (tern_w_serial(w)) {
+        H5Pset_fapl_sec2(fapl);
+#if H5_VERSION_GE(1, 10, 7)
+        H5Pset_file_locking(fapl, 0, 1);   /* the .partial name is the lock */
+#endif
+    } else {
+        H5Pset_fapl_mpio(fapl, w->comm, MPI_INFO_NULL);
+        H5Pset_all_coll_metadata_ops(fapl, 1);
+        H5Pset_coll_metadata_write(fapl, 1);
+        keep_metadata_until_close(fapl);
+    }
+    /* Chunk data lands on page boundaries: whole-page writes are cheaper,
+     * and RAW chunks (padded to pages inside data.K, write_data.c) can be
+     * mapped straight from the file by a reader. Every data.K that holds a
+     * page-multiple RAW chunk is at least a page long, so a threshold of one
+     * page aligns all of them. */
+    if (tern_w_minor0())   /* tests: the layout of format 1.0 */
+        H5Pset_alignment(fapl, 65536, 4096);
+    else
+        H5Pset_alignment(fapl, TERN_RAW_ALIGN, TERN_RAW_ALIGN);
+    w->file = H5Fcreate(w->partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    char h5[256];
+    tern_h5_last_error(h5, sizeof h5);  /* before any call clears the stack */
+    H5Pclose(fapl);
+    if (w->file < 0)
+        return tern_error_set(err, EIO, "%s: cannot create: %s", w->partial, h5);
+    return 0;
+}
+
+static int tern_ckpt_begin_impl(MPI_Comm comm, const char *dir, uint64_t epoch,
+                    const tern_store_opts *opts, tern_ckpt_writer **out,
+                    tern_error *err)
+{
+    tern_error scratch;
+    if (!err)
+        err = &scratch;
+    tern_error_clear(err);
+    *out = NULL;
+    tern_h5_quiet();
+    tern_ckpt_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return tern_error_set(err, ENOMEM, "out of memory");
+    w->file = -1;
+    w->fd = -1;
+    w->comm = MPI_COMM_NULL;
+    w->size = 1;
+    w->node_size = 1;
+    w->t0 = w->t_last = tern_now_mono();
+    set_opts(w, opts);
     w->epoch = epoch;
     int local = 0;
     if (comm != MPI_COMM_NULL) {
@@ -266,18 +341,7 @@ static int tern_ckpt_begin_impl(MPI_Comm comm, const char *dir, uint64_t epoch,
             return tern_error_set(err, EINVAL, "tern_ckpt_begin: MPI is not initialised "
                                   "(use MPI_COMM_NULL for a serial checkpoint)");
         }
-        PMPI_Comm_dup(comm, &w->comm);
-        PMPI_Comm_rank(w->comm, &w->rank);
-        PMPI_Comm_size(w->comm, &w->size);
-        /* The node: its size shares out the disk rate, its leader (lowest
-         * rank there) writes the topology and fsyncs for everyone. */
-        MPI_Comm node;
-        PMPI_Comm_split_type(w->comm, MPI_COMM_TYPE_SHARED, w->rank, MPI_INFO_NULL, &node);
-        PMPI_Comm_size(node, &w->node_size);
-        PMPI_Comm_rank(node, &w->node_rank);
-        w->node_leader = w->rank;
-        PMPI_Bcast(&w->node_leader, 1, MPI_INT, 0, node);
-        PMPI_Comm_free(&node);
+        join(w, comm);
     }
     /* Receive buffer of every allgather of this checkpoint, allocated now so
      * that a rank short of memory fails where everybody agrees on it, not
@@ -293,53 +357,16 @@ static int tern_ckpt_begin_impl(MPI_Comm comm, const char *dir, uint64_t epoch,
     }
     if (!local && w->opts.refuse)
         local = tern_error_set(err, ECANCELED, "%s", w->opts.refuse);
-    if (!local && w->rank == 0) {
-        uint64_t *ep = NULL;
-        int n = 0;
-        local = tern_dir_prepare(dir, err);
-        if (!local)
-            local = tern_dir_clean_leftovers(dir, err);
-        if (!local)
-            local = tern_store_list(dir, &ep, &n, err);
-        if (!local && n > 0 && ep[n - 1] >= epoch)
-            local = tern_error_set(err, EEXIST, "%s: epoch %" PRIu64 " is not newer than the "
-                                   "latest committed checkpoint (epoch %" PRIu64 ")",
-                                   dir, epoch, ep[n - 1]);
-        free(ep);
-    }
+    if (!local && w->rank == 0)
+        local = check_dir(dir, epoch, w->partial, err);
     if (tern_w_agree(w, local, err)) {
+        if (w->rank == 0 && !local)
+            unlink(w->partial);            /* created by check_dir */
         free_writer(w);
         return -1;
     }
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (serial(w)) {
-        H5Pset_fapl_sec2(fapl);
-#if H5_VERSION_GE(1, 10, 7)
-        H5Pset_file_locking(fapl, 0, 1);   /* the .partial name is the lock */
-#endif
-    } else {
-        H5Pset_fapl_mpio(fapl, w->comm, MPI_INFO_NULL);
-        H5Pset_all_coll_metadata_ops(fapl, 1);
-        H5Pset_coll_metadata_write(fapl, 1);
-    }
-    /* Chunk data lands on page boundaries: whole-page writes are cheaper,
-     * and RAW chunks (padded to pages inside data.K, write_data.c) can be
-     * mapped straight from the file by a reader. Every data.K that holds a
-     * page-multiple RAW chunk is at least a page long, so a threshold of one
-     * page aligns all of them. */
-    if (tern_w_minor0())   /* tests: the layout of format 1.0 */
-        H5Pset_alignment(fapl, 65536, 4096);
-    else
-        H5Pset_alignment(fapl, TERN_RAW_ALIGN, TERN_RAW_ALIGN);
-    w->file = H5Fcreate(w->partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    char h5[256];
-    tern_h5_last_error(h5, sizeof h5);  /* before any call clears the stack */
-    H5Pclose(fapl);
-    if (w->file < 0) {
-        local = tern_error_set(err, EIO, "%s: cannot create: %s", w->partial, h5);
-    }
-    if (tern_w_agree(w, local, err))
-        return fail_out(w, err);
+    if (tern_w_agree(w, create_file(w, err), err))
+        return fail_out(w);
     /* A rank that cannot open its descriptor fails the commit (agreed on in
      * its first phase); no extra round trip here. */
     w->fd = open(w->partial, O_WRONLY | O_CLOEXEC);
@@ -349,7 +376,7 @@ static int tern_ckpt_begin_impl(MPI_Comm comm, const char *dir, uint64_t epoch,
         w->poisoned = 1;
     }
     *out = w;
-    trace(w, "begin");
+    tern_w_trace(w, "begin");
     return 0;
 }
 
@@ -480,390 +507,27 @@ int tern_ckpt_set_attr(tern_ckpt_writer *w, const char *key, const char *value,
     return 0;
 }
 
-/* ---- commit ------------------------------------------------------------ */
-
-/* Rank 0's root metadata, identical on every rank (attribute writes are
- * collective in parallel HDF5 and must carry the same values). One
- * broadcast carries it all, user attributes included when they are small. */
-typedef struct root_meta {
-    char mpi[MPI_MAX_LIBRARY_VERSION_STRING];
-    char job[256];
-    int64_t created;
-    uint64_t blob_len;        /* user attributes as "k\0v\0k\0v\0" */
-    char blob[3072];          /* inline when blob_len fits */
-} root_meta;
-
-static int write_root_attrs(tern_ckpt_writer *w, int nnodes)
+/* Phase 6: the commit point (rank 0), then one exchange gives everyone the
+ * outcome and the slowest rank's time (*seconds). */
+static int commit_point(tern_ckpt_writer *w, double *seconds, tern_error *err)
 {
-    root_meta *rm = calloc(1, sizeof *rm);
-    if (!rm)
-        return -1;
-    char *blob = NULL;
-    if (w->rank == 0) {
-        snprintf(rm->mpi, sizeof rm->mpi, "none (serial)");
-        if (!serial(w)) {
-            int len = 0;
-            PMPI_Get_library_version(rm->mpi, &len);
-            rm->mpi[len < (int)sizeof rm->mpi ? len : (int)sizeof rm->mpi - 1] = '\0';
-            /* Open MPI's string ends with a newline and can run on; keep line 1. */
-            char *nl = strchr(rm->mpi, '\n');
-            if (nl)
-                *nl = '\0';
-        }
-        snprintf(rm->job, sizeof rm->job, "%s", w->job);
-        rm->created = (int64_t)time(NULL);
-        for (int i = 0; i < w->nattrs; i++)
-            rm->blob_len += strlen(w->attrs[i].key) + strlen(w->attrs[i].value) + 2;
-        blob = malloc(rm->blob_len + 1);
-        char *p = blob;
-        for (int i = 0; blob && i < w->nattrs; i++) {
-            p = stpcpy(p, w->attrs[i].key) + 1;
-            p = stpcpy(p, w->attrs[i].value) + 1;
-        }
-        if (blob && rm->blob_len <= sizeof rm->blob)
-            memcpy(rm->blob, blob, rm->blob_len);
-    }
-    if (!serial(w)) {
-        PMPI_Bcast(rm, sizeof *rm, MPI_BYTE, 0, w->comm);
-        if (w->rank != 0)
-            blob = malloc(rm->blob_len + 1);
-        if (rm->blob_len <= sizeof rm->blob) {
-            if (blob)
-                memcpy(blob, rm->blob, rm->blob_len);
-        } else {
-            PMPI_Bcast(blob, (int)rm->blob_len, MPI_BYTE, 0, w->comm);
+    int local = 0, e = w->rank == 0 ? tern_w_injected(w, "rename") : 0;
+    if (e)
+        local = tern_error_set(err, e, "%s: rename: %s", w->partial, strerror(e));
+    else if (w->rank == 0)
+        local = tern_dir_commit(w->dir, w->epoch, w->opts.keep, err);
+    double fin[2] = {local ? 1.0 : 0.0, tern_now_mono() - w->t0}, maxfin[2] = {fin[0], fin[1]};
+    if (!tern_w_serial(w)) {
+        MPI_Request req;
+        PMPI_Iallreduce(fin, maxfin, 2, MPI_DOUBLE, MPI_MAX, w->comm, &req);
+        tern_w_wait(&req);
+        if (maxfin[0] > 0) {
+            PMPI_Ibcast(err, sizeof *err, MPI_BYTE, 0, w->comm, &req);
+            tern_w_wait(&req);
         }
     }
-    uint64_t len = rm->blob_len;
-    if (blob)
-        blob[len] = '\0';
-    snprintf(w->job, sizeof w->job, "%s", rm->job);
-    hid_t f = w->file;
-    int rc = 0;
-    rc |= tern_attr_put_i32(f, "tern_format_version", TERN_FORMAT_VERSION);
-    rc |= tern_attr_put_i32(f, "tern_format_minor", tern_w_minor0() ? 0 : TERN_FORMAT_MINOR);
-    rc |= tern_attr_put_str(f, "job", w->job);
-    rc |= tern_attr_put_u64(f, "epoch", w->epoch);
-    rc |= tern_attr_put_i32(f, "nranks", w->size);
-    rc |= tern_attr_put_i64(f, "created", rm->created);
-    rc |= tern_attr_put_str(f, "tern_version", TERN_VERSION);
-    rc |= tern_attr_put_str(f, "mpi_version", rm->mpi);
-    rc |= tern_attr_put_u64(f, "chunk_bytes", w->opts.chunk_bytes);
-    if (!tern_w_minor0())
-        rc |= tern_attr_put_u64(f, "raw_align", TERN_RAW_ALIGN);
-    rc |= tern_attr_put_i32(f, "compress_level", w->opts.compress_level);
-    rc |= tern_attr_put_i32(f, "nnodes", nnodes);
-    free(rm);
-
-    hid_t g = H5Gcreate2(f, "attrs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0 || !blob)
-        rc = -1;
-    for (char *p = blob; g >= 0 && blob && p < blob + len;) {
-        char *k = p, *v = p + strlen(p) + 1;
-        rc |= tern_attr_put_str(g, k, v);
-        p = v + strlen(v) + 1;
-    }
-    if (g >= 0)
-        H5Gclose(g);
-    free(blob);
-    return rc ? -1 : 0;
-}
-
-/* /nodes/NNNNNN: host, ranks, topology. Node leaders come from
- * PMPI_Comm_split_type(SHARED); each leader writes its own XML. */
-static int write_nodes(tern_ckpt_writer *w, const plan_rec *all, int *nnodes_out,
-                       tern_error *err)
-{
-    const char *xml = w->node_rank == 0 ? tern_topo_xml() : "";
-    int *nodeof = malloc((size_t)w->size * sizeof *nodeof);
-    int32_t *ranks = malloc((size_t)w->size * sizeof *ranks);
-    if (!nodeof || !ranks) {
-        free(nodeof), free(ranks);
-        return tern_error_set(err, ENOMEM, "out of memory");
-    }
-    /* nodes in order of their leaders' ranks */
-    int nn = 0;
-    for (int r = 0; r < w->size; r++)
-        if (all[r].leader == r)
-            nodeof[r] = nn++;
-    int rc = 0;
-    hid_t g = H5Gcreate2(w->file, "nodes", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0)
-        rc = -1;
-    for (int r = 0; r < w->size && !rc; r++) {
-        if (all[r].leader != r)
-            continue;
-        int n = 0;
-        for (int q = 0; q < w->size; q++)
-            if (all[q].leader == r)
-                ranks[n++] = q;
-        char name[32];
-        snprintf(name, sizeof name, "%06d", nodeof[r]);
-        hid_t ng = H5Gcreate2(g, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        if (ng < 0) {
-            rc = -1;
-            break;
-        }
-        rc |= tern_attr_put_str(ng, "host", all[r].host);
-        rc |= tern_attr_put_i32s(ng, "ranks", ranks, (size_t)n);
-        hid_t t = H5Tcopy(H5T_C_S1);
-        H5Tset_size(t, all[r].xml_len + 1);
-        H5Tset_strpad(t, H5T_STR_NULLTERM);
-        hid_t sp = H5Screate(H5S_SCALAR);
-        hid_t d = H5Dcreate2(ng, "topology", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        if (d < 0)
-            rc = -1;
-        else {
-            if (r == w->rank && H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, xml) < 0)
-                rc = -1;
-            H5Dclose(d);
-        }
-        H5Sclose(sp);
-        H5Tclose(t);
-        H5Gclose(ng);
-    }
-    if (g >= 0)
-        H5Gclose(g);
-    free(nodeof), free(ranks);
-    *nnodes_out = nn;
-    if (rc) {
-        char h5[256];
-        tern_h5_last_error(h5, sizeof h5);
-        return tern_error_set(err, EIO, "%s: writing node records: %s", w->partial, h5);
-    }
-    return 0;
-}
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ c[i]) * 1099511628211ull;
-    return h;
-}
-
-static hid_t create_table(hid_t loc, const char *name, hid_t type, uint64_t n)
-{
-    hsize_t dims = n;
-    hid_t sp = H5Screate_simple(1, &dims, NULL);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
-    H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
-    hid_t d = H5Dcreate2(loc, name, type, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    H5Pclose(dcpl);
-    H5Sclose(sp);
-    return d;
-}
-
-static int write_rows(hid_t d, hid_t type, uint64_t first, uint64_t n, const void *buf)
-{
-    if (!n)
-        return 0;
-    hid_t fs = H5Dget_space(d);
-    hsize_t start = first, cnt = n;
-    H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &cnt, NULL);
-    hid_t ms = H5Screate_simple(1, &cnt, NULL);
-    herr_t e = H5Dwrite(d, type, ms, fs, H5P_DEFAULT, buf);
-    H5Sclose(ms);
-    H5Sclose(fs);
-    return e < 0 ? -1 : 0;
-}
-
-/* Global arrays: one dataset per name, rank r's slab at the sum of the
- * counts of ranks < r; CRCs per piece of at most 1 MiB of one rank's slab. */
-static int write_arrays(tern_ckpt_writer *w, const uint64_t *counts /* [size][narrs] */,
-                        tern_error *err)
-{
-    if (!w->narrs)
-        return 0;
-    int rc = 0;
-    hid_t ga = H5Gcreate2(w->file, "arrays", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t gc = H5Gcreate2(w->file, "arrays_crc", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (ga < 0 || gc < 0)
-        rc = -1;
-    for (int i = 0; i < w->narrs && !rc; i++) {
-        warr *a = &w->arrs[i];
-        uint64_t per = TERN_ARRAY_CRC_PIECE / a->elem;
-        if (!per)
-            per = 1;
-        uint64_t total = 0, mine_off = 0, rows = 0, my_row = 0;
-        for (int r = 0; r < w->size; r++) {
-            uint64_t c = counts[(size_t)r * w->narrs + i];
-            if (r == w->rank) {
-                mine_off = total;
-                my_row = rows;
-            }
-            total += c;
-            rows += (c + per - 1) / per;
-        }
-        hid_t t = H5Tcreate(H5T_OPAQUE, a->elem);
-        H5Tset_tag(t, "tern array element");
-        hid_t d = create_table(ga, a->name, t, total);
-        hid_t dc = create_table(gc, a->name, tern_h5_array_crc_type(), rows);
-        if (d < 0 || dc < 0)
-            rc = -1;
-        if (!rc) {
-            uint64_t *cnts = malloc(w->size * sizeof *cnts);
-            for (int r = 0; r < w->size && cnts; r++)
-                cnts[r] = counts[(size_t)r * w->narrs + i];
-            rc |= cnts ? tern_attr_put_u64s(d, "rank_counts", cnts, w->size) : -1;
-            rc |= tern_attr_put_u64(d, "elem_size", a->elem);
-            free(cnts);
-        }
-        if (!rc && a->count) {
-            rc = write_rows(d, t, mine_off, a->count, a->buf);
-            /* the slab is in the page cache now: start its writeback (the
-             * dataset is contiguous and allocated early, so its address is
-             * known) */
-            haddr_t base = rc ? HADDR_UNDEF : H5Dget_offset(d);
-            if (base != HADDR_UNDEF && w->fd >= 0 && tern_w_early_writeback())
-                sync_file_range(w->fd, (off_t)(base + mine_off * a->elem), (off_t)(a->count * a->elem),
-                                SYNC_FILE_RANGE_WRITE);
-            uint64_t nrows = (a->count + per - 1) / per;
-            array_crc_rec *cr = malloc(nrows * sizeof *cr);
-            if (!cr)
-                rc = -1;
-            for (uint64_t j = 0; cr && j < nrows; j++) {
-                uint64_t o = j * per, n = a->count - o < per ? a->count - o : per;
-                cr[j].offset = mine_off + o;
-                cr[j].count = n;
-                cr[j].crc = tern_crc32((const char *)a->buf + o * a->elem, n * a->elem);
-                cr[j].rank = (uint32_t)w->rank;
-            }
-            if (!rc)
-                rc = write_rows(dc, tern_h5_array_crc_type(), my_row, nrows, cr);
-            free(cr);
-        }
-        if (d >= 0)
-            H5Dclose(d);
-        if (dc >= 0)
-            H5Dclose(dc);
-        H5Tclose(t);
-        if (rc) {
-            char h5[256];
-            tern_h5_last_error(h5, sizeof h5);
-            tern_error_set(err, EIO, "%s: rank %d: array '%s': %s", w->partial, w->rank,
-                           a->name, h5);
-        }
-    }
-    if (ga >= 0)
-        H5Gclose(ga);
-    if (gc >= 0)
-        H5Gclose(gc);
-    if (rc && !err->msg[0])
-        tern_error_set(err, EIO, "%s: creating arrays", w->partial);
-    return rc;
-}
-
-/* Phase 1+2. Returns the per-rank plan through *plans (freed by caller). */
-static int plan_and_layout(tern_ckpt_writer *w, hid_t *my_segs, hid_t *my_chunks,
-                           tern_error *err)
-{
-    int local = 0;
-    if (w->poisoned) {
-        *err = w->first_err;
-        local = -1;
-    }
-    uint64_t nch = 0;
-    for (int i = 0; i < w->nsegs; i++) {
-        wseg *s = &w->segs[i];
-        s->first_chunk = nch;
-        s->nchunks = (s->len + w->opts.chunk_bytes - 1) / w->opts.chunk_bytes;
-        s->stored = 0;
-        nch += s->nchunks;
-    }
-    w->nchunks = nch;
-    w->chunks = calloc(nch ? nch : 1, sizeof *w->chunks);
-    if (!w->chunks && !local)
-        local = tern_error_set(err, ENOMEM, "rank %d: out of memory for %" PRIu64 " chunks",
-                               w->rank, nch);
-    plan_rec mine;
-    memset(&mine, 0, sizeof mine);
-    mine.fail = local != 0;
-    mine.narrs = w->narrs;
-    mine.nsegs = (uint64_t)w->nsegs;
-    mine.nchunks = nch;
-    mine.arr_hash = 1469598103934665603ull;
-    mine.leader = w->node_leader;
-    mine.xml_len = w->node_rank == 0 ? strlen(tern_topo_xml()) : 0;
-    tern_store_hostname(mine.host, sizeof mine.host);
-    for (int i = 0; i < w->narrs; i++) {
-        mine.arr_hash = fnv(mine.arr_hash, w->arrs[i].name, strlen(w->arrs[i].name) + 1);
-        mine.arr_hash = fnv(mine.arr_hash, &w->arrs[i].elem, sizeof w->arrs[i].elem);
-    }
-    plan_rec *all = w->scratch;
-    if (serial(w))
-        all[0] = mine;
-    else
-        PMPI_Allgather(&mine, sizeof mine, MPI_BYTE, all, sizeof mine, MPI_BYTE, w->comm);
-    int rc = 0, any_fail = 0;
-    for (int r = 0; r < w->size; r++)
-        any_fail |= all[r].fail;
-    if (any_fail)   /* everyone saw it: fetch the message */
-        rc = tern_w_agree(w, local, err);
-    for (int r = 1; r < w->size && !rc; r++)
-        if (all[r].narrs != all[0].narrs || all[r].arr_hash != all[0].arr_hash)
-            rc = tern_error_set(err, EINVAL, "%s: tern_ckpt_put_array calls differ between "
-                                "rank 0 and rank %d (same names, element sizes and order "
-                                "are required)", w->partial, r);
-    if (rc)
-        return -1;
-    /* array counts of every rank */
-    uint64_t *counts = NULL;
-    if (w->narrs) {
-        uint64_t *my = malloc(w->narrs * sizeof *my);
-        counts = malloc((size_t)w->size * w->narrs * sizeof *counts);
-        for (int i = 0; my && i < w->narrs; i++)
-            my[i] = w->arrs[i].count;
-        if (serial(w))
-            memcpy(counts, my, w->narrs * sizeof *my);
-        else
-            PMPI_Allgather(my, w->narrs, MPI_UINT64_T, counts, w->narrs, MPI_UINT64_T, w->comm);
-        free(my);
-    }
-    int nnodes = 0;
-    local = write_nodes(w, all, &nnodes, err);
-    if (!local && write_root_attrs(w, nnodes))
-        local = tern_error_set(err, EIO, "%s: writing root attributes", w->partial);
-    if (!local) {
-        hid_t g = H5Gcreate2(w->file, "ranks", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        if (g < 0)
-            local = -1;
-        for (int r = 0; r < w->size && !local; r++) {
-            char name[32];
-            snprintf(name, sizeof name, "%06d", r);
-            hid_t rg = H5Gcreate2(g, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-            if (rg < 0) {
-                local = -1;
-                break;
-            }
-            hid_t ds = create_table(rg, "segments", tern_h5_seg_type(), all[r].nsegs);
-            hid_t dc = create_table(rg, "chunks", tern_h5_chunk_type(), all[r].nchunks);
-            if (ds < 0 || dc < 0)
-                local = -1;
-            if (r == w->rank) {
-                *my_segs = ds;
-                *my_chunks = dc;
-            } else {
-                if (ds >= 0)
-                    H5Dclose(ds);
-                if (dc >= 0)
-                    H5Dclose(dc);
-            }
-            H5Gclose(rg);
-        }
-        if (g >= 0)
-            H5Gclose(g);
-        if (local) {
-            char h5[256];
-            tern_h5_last_error(h5, sizeof h5);
-            tern_error_set(err, EIO, "%s: creating rank tables: %s", w->partial, h5);
-        }
-    }
-    if (!local)
-        local = write_arrays(w, counts, err);
-    free(counts);
-    return tern_w_agree(w, local, err);
+    *seconds = maxfin[1];
+    return maxfin[0] > 0 ? -1 : 0;
 }
 
 static int tern_ckpt_commit_impl(tern_ckpt_writer *w, tern_ckpt_stats *stats, tern_error *err)
@@ -875,161 +539,39 @@ static int tern_ckpt_commit_impl(tern_ckpt_writer *w, tern_ckpt_stats *stats, te
     if (!w)
         return tern_error_set(err, EINVAL, "tern_ckpt_commit: no writer");
     hid_t dsegs = -1, dchunks = -1;
-    if (plan_and_layout(w, &dsegs, &dchunks, err)) {
+    if (tern_w_layout(w, &dsegs, &dchunks, err)) {
         if (dsegs >= 0)
             H5Dclose(dsegs);
         if (dchunks >= 0)
             H5Dclose(dchunks);
-        return fail_out(w, err);
+        return fail_out(w);
     }
-    trace(w, "layout");
+    tern_w_trace(w, "layout");
     /* write_data agrees on failures it sees in a round; a failure in the
-     * last round is only local so far and travels in the exchange below */
+     * last round is only local so far and travels in the exchange of
+     * phase 4 */
     int local = tern_w_write_data(w, err);
     if (w->agreed_fail) {
         H5Dclose(dsegs);
         H5Dclose(dchunks);
-        return fail_out(w, err);
+        return fail_out(w);
     }
-    trace(w, "data");
-    /* phase 4: tables and totals */
-    seg_rec *sr = calloc(w->nsegs ? w->nsegs : 1, sizeof *sr);
-    uint64_t logical = 0, arr_bytes = 0;
-    for (int i = 0; sr && i < w->nsegs; i++) {
-        snprintf(sr[i].name, sizeof sr[i].name, "%s", w->segs[i].name);
-        sr[i].size = w->segs[i].len;
-        sr[i].stored = w->segs[i].stored;
-        sr[i].first_chunk = w->segs[i].first_chunk;
-        sr[i].nchunks = w->segs[i].nchunks;
-        logical += w->segs[i].len;
-    }
-    for (int i = 0; i < w->narrs; i++)
-        arr_bytes += w->arrs[i].count * w->arrs[i].elem;
-    logical += arr_bytes;
-    if (!local && (!sr || write_rows(dsegs, tern_h5_seg_type(), 0, w->nsegs, sr) ||
-                   write_rows(dchunks, tern_h5_chunk_type(), 0, w->nchunks, w->chunks))) {
-        char h5[256];
-        tern_h5_last_error(h5, sizeof h5);
-        local = tern_error_set(err, EIO, "%s: rank %d: writing segment table: %s",
-                               w->partial, w->rank, h5);
-    }
-    free(sr);
-    H5Dclose(dsegs);
-    H5Dclose(dchunks);
-    /* One exchange carries every rank's status, totals and end of data. */
-    void *views = NULL;
-    uint64_t views_len = 0;
-    if (!local && tern_views_pack(w, &views, &views_len))
-        local = tern_error_set(err, ENOMEM, "rank %d: out of memory", w->rank);
-    typedef struct {
-        uint64_t fail, logical, stored, zero, max_end, views_len;
-    } tot_rec;
-    tot_rec mine = {local != 0, logical, w->stored + arr_bytes, w->zero, w->max_end, views_len};
-    tot_rec *all = w->scratch;
-    if (serial(w)) {
-        all[0] = mine;
-    } else {
-        MPI_Request req;
-        PMPI_Iallgather(&mine, sizeof mine, MPI_BYTE, all, sizeof mine, MPI_BYTE, w->comm, &req);
-        tern_w_wait(&req);
-    }
-    uint64_t sum[3] = {0, 0, 0}, fsize = 0, any_fail = 0;
-    for (int r = 0; r < w->size; r++) {
-        any_fail |= all[r].fail;
-        sum[0] += all[r].logical;
-        sum[1] += all[r].stored;
-        sum[2] += all[r].zero;
-        if (all[r].max_end > fsize)
-            fsize = all[r].max_end;
-    }
-    if (any_fail) {
-        free(views);
-        tern_w_agree(w, local, err);
-        return fail_out(w, err);
-    }
-    uint64_t *vlens = malloc((size_t)w->size * sizeof *vlens), vtotal = 0;
-    for (int r = 0; vlens && r < w->size; r++)
-        vtotal += vlens[r] = all[r].views_len;
-    if (!vlens || tern_views_create(w, views, vlens, err))
-        local = local ? local : (err->msg[0] ? -1 : tern_error_set(err, ENOMEM, "out of memory"));
-    free(vlens);
-    free(views);
-    if (tern_attr_put_u64(w->file, "logical_bytes", sum[0]) ||
-        tern_attr_put_u64(w->file, "stored_bytes", sum[1]) ||
-        tern_attr_put_u64(w->file, "zero_bytes", sum[2]))
-        local = tern_error_set(err, EIO, "%s: writing totals", w->partial);
-    /* Reserve every block HDF5 will write when it closes the file, so that a
-     * full disk shows up here, where all ranks agree on it, and not inside
-     * the collective metadata flush (see discard). HDF5 1.10 does not tell
-     * the end of allocated space through the MPI-IO driver (H5Fget_eoa wants
-     * a SWMR driver), but the data datasets are allocated last: reserve up
-     * to the end of the last one plus room for metadata allocated after it. */
-    struct stat fst;
-    if (fstat(w->fd, &fst) == 0 && (uint64_t)fst.st_size > fsize)
-        fsize = (uint64_t)fst.st_size;
-    fsize += (1u << 20) + 4 * vtotal;   /* metadata created after the data */
-    if (!local && w->rank == 0) {
-        /* fallocate(2), not posix_fallocate: where the file system cannot
-         * reserve, glibc's emulation touches every block; skip instead. */
-        /* KEEP_SIZE: the reservation must not become part of the file (a
-         * tiny image would carry a megabyte of tail); phase 5 releases what
-         * HDF5 did not use. */
-        int e = fallocate(w->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)fsize) == 0 ? 0 : errno;
-        if (e && e != EOPNOTSUPP && e != EINVAL && e != ENOSYS)
-            local = tern_error_set(err, e, "%s: reserving %llu bytes: %s", w->partial,
-                                   (unsigned long long)fsize, strerror(e));
-    }
-    if (tern_w_agree(w, local, err))
-        return fail_out(w, err);
-    if (close(w->fd) < 0)
-        local = tern_error_set(err, errno, "%s: rank %d: close: %s", w->partial, w->rank,
-                               strerror(errno));
-    w->fd = -1;
-    if (H5Fclose(w->file) < 0 && !local) {
-        char h5[256];
-        tern_h5_last_error(h5, sizeof h5);
-        local = tern_error_set(err, EIO, "%s: closing: %s", w->partial, h5);
-    }
-    w->file = -1;
-    trace(w, "close");
-    /* phase 5: durable. One fsync per node flushes every rank's pages there;
-     * one agreement covers the close and the fsync. */
-    if (!local && w->rank == 0) {
-        /* Truncating to the size HDF5 left frees the blocks reserved past it. */
-        struct stat pst;
-        if (stat(w->partial, &pst) == 0 && truncate(w->partial, pst.st_size) != 0)
-            local = tern_error_set(err, errno, "%s: releasing reserved space: %s",
-                                   w->partial, strerror(errno));
-    }
-    if (!local && w->node_rank == 0)
-        local = tern_fsync_path(w->partial, err);
-    if (tern_w_agree(w, local, err))
-        return fail_out(w, err);
-    trace(w, "fsync");
-    /* phase 6: commit point (rank 0), then one exchange gives everyone the
-     * outcome and the slowest rank's time. */
-    if (w->rank == 0)
-        local = tern_dir_commit(w->dir, w->epoch, w->opts.keep, err);
-    double fin[2] = {local ? 1.0 : 0.0, tern_w_now() - w->t0}, maxfin[2] = {fin[0], fin[1]};
-    if (!serial(w)) {
-        MPI_Request req;
-        PMPI_Iallreduce(fin, maxfin, 2, MPI_DOUBLE, MPI_MAX, w->comm, &req);
-        tern_w_wait(&req);
-        if (maxfin[0] > 0) {
-            PMPI_Ibcast(err, sizeof *err, MPI_BYTE, 0, w->comm, &req);
-            tern_w_wait(&req);
-        }
-    }
-    if (maxfin[0] > 0)
-        return fail_out(w, err);
-    trace(w, "commit");
+    tern_w_trace(w, "data");
+    uint64_t sum[3];
+    if (tern_w_tables(w, local, dsegs, dchunks, sum, err) || tern_w_close_durable(w, err))
+        return fail_out(w);
+    tern_w_trace(w, "fsync");
+    double seconds;
+    if (commit_point(w, &seconds, err))
+        return fail_out(w);
+    tern_w_trace(w, "commit");
     if (stats) {
         memset(stats, 0, sizeof *stats);
         stats->epoch = w->epoch;
         stats->logical_bytes = sum[0];
         stats->stored_bytes = sum[1];
         stats->zero_bytes = sum[2];
-        stats->seconds = maxfin[1];
+        stats->seconds = seconds;
         stats->ratio = sum[1] ? (double)sum[0] / (double)sum[1] : 1.0;
         tern_store_path(w->dir, w->epoch, stats->path, sizeof stats->path);
     }
@@ -1041,7 +583,7 @@ static void tern_ckpt_abort_impl(tern_ckpt_writer *w)
 {
     if (!w)
         return;
-    discard(w);
+    tern_w_discard(w);
     free_writer(w);
 }
 

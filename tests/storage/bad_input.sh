@@ -3,6 +3,10 @@
 # place, damages or fails epoch 2, asserts the exact one-line error and exit
 # status, and then checks that epoch 1 still verifies.
 #   bad_input.sh CASE TERN STORE_TEST MPIEXEC...
+# The cases after kill9 (issue 14, "readers that survive any file") damage
+# one value of a small checkpoint (small_ckpt) with ckpt_edit, as a flipped
+# bit or a hostile writer would; both tools sit next to STORE_TEST. Each of
+# them crashed, hung, printed HDF5's stack or said "ok" before the fix.
 set -u
 case_=$1 tern=$2 st=$3
 shift 3
@@ -49,6 +53,30 @@ previous_ok() {
 }
 
 e2=$dir/ckpt-000002.h5
+bin=$(dirname "$st")
+edit=$bin/ckpt_edit
+
+# small EPOCH [api]: epoch 1 as usual (once), then EPOCH a small checkpoint
+# of 2 ranks, now $e2; its pristine bytes are kept in $work/pristine.h5 for
+# damage to start from.
+small() {
+    [ -e "$dir/ckpt-000001.h5" ] || good 1 1048576
+    e2=$dir/ckpt-00000$1.h5
+    "${mpiexec[@]}" -n 2 "$bin/small_ckpt" "$dir" "$@" >/dev/null || fail "small_ckpt"
+    cp "$e2" "$work/pristine.h5"
+}
+# damage EDIT-ARGS...: epoch 2 is pristine again, then ckpt_edit changes it
+damage() {
+    cp "$work/pristine.h5" "$e2"
+    "$edit" "$1" "$e2" "${@:2}" || fail "ckpt_edit $*"
+}
+# quick: the same as expect, within 20 s (a hang fails, it does not block)
+quick() {
+    local st=$1 want=$2
+    shift 3
+    expect "$st" "$want" -- timeout 20 "$@"
+}
+
 case $case_ in
 truncated)
     good 1 1048576; good 2 3000000
@@ -126,6 +154,101 @@ kill9)
     ls "$dir"/*.partial >/dev/null 2>&1 && fail "next writer did not remove the leftover"
     "$tern" verify "$dir" >/dev/null || fail "epoch 2 does not verify"
     echo "ok: next writer removed the leftover and committed epoch 2" ;;
+elem-size)   # array elements: elem_size 0 divided by zero, 4 overflowed the heap
+    small 2
+    for es in 0 4 16; do
+        damage attr /arrays/u elem_size 0 $es
+        expect 1 "tern verify: $e2: array 'u': elem_size $es, but its elements are 8 bytes" -- "$tern" verify "$e2"
+        grep -q '^  arrays: FAILED: ' "$work/out" || fail "arrays not reported"
+    done
+    previous_ok ;;
+header)   # damaged object headers: HDF5 1.10 crashed in H5Aexists, H5Aread, H5Dopen
+    small 2
+    # attribute message of the root: name, datatype and dataspace sizes
+    for at in 2 4 6; do
+        damage msg / 12 nranks $at 2 0xffff
+        expect 1 "~tern verify: $e2: /: damaged object header \(attribute (name|parts) outside its message\)" -- "$tern" verify "$e2"
+    done
+    # nranks' integer precision (at 8 + 8 + 10: header, padded name, type)
+    damage msg / 12 nranks 26 2 0xff
+    expect 1 "tern info: $e2: /: damaged object header (integer datatype of 4 bytes, precision 255 at bit 0)" -- "$tern" info "$e2"
+    damage msg /nodes/000000 12 host 4 2 0xffff
+    expect 1 "tern verify: $e2: /nodes/000000: damaged object header (attribute parts outside its message)" -- "$tern" verify "$e2"
+    damage msg /arrays/u 12 elem_size 6 2 0xffff
+    expect 1 "tern verify: $e2: array 'u': damaged object header (attribute parts outside its message)" -- "$tern" verify "$e2"
+    # a layout made chunked, a dataspace of 2^59 + 1 rows
+    damage msg /ranks/000000/segments 8 - 1 1 2
+    expect 1 "tern verify: $e2: rank 0: segment table: damaged object header (layout class 2 (chunked or virtual), which tern never reads)" -- "$tern" verify "$e2"
+    damage msg /ranks/000001/chunks 1 - 8 8 0x800000000000001
+    expect 1 "tern verify: $e2: rank 1: chunk index: not a contiguous 1-D data set filling its bytes" -- "$tern" verify "$e2"
+    previous_ok ;;
+counts)   # counts and sizes from the file: overflow-checked, bounded by the file
+    small 2
+    damage field /ranks/000000/segments 0 nchunks 0x800000000000001
+    expect 1 "tern verify: $e2: rank 0: segment 'raw': 576460752303423489 chunks for 40000 bytes (chunk_bytes 16384)" -- "$tern" verify "$e2"
+    damage field /ranks/000001/chunks 3 raw 0xffffffff
+    expect 1 "tern verify: $e2: rank 1: segment 'zero': chunk 0: bad sizes in chunk index" -- "$tern" verify "$e2"
+    damage field /ranks/000000/segments 1 stored 0xffffffff
+    expect 1 "tern verify: $e2: rank 0: segment 'zero': its chunks store 0 bytes, the table says 4294967295" -- "$tern" verify "$e2"
+    damage field /ranks/000000/chunks 5 offset 0
+    expect 1 "tern verify: $e2: rank 0: chunk index rows 0 and 5: stored bytes overlap in data.0" -- "$tern" verify "$e2"
+    damage field /arrays_crc/u 0 count 0x100000000
+    expect 1 "tern verify: $e2: array 'u': CRC table damaged (row 0)" -- /usr/bin/time -o "$work/rss" -f %M "$tern" verify "$e2"
+    rss=$(tail -1 "$work/rss")
+    [ "$rss" -lt 200000 ] || fail "verify used $rss KiB"
+    damage attr / chunk_bytes 0 0
+    expect 1 "tern verify: $e2: damaged checkpoint: chunk_bytes 0 out of range" -- "$tern" verify "$e2"
+    previous_ok ;;
+nranks)   # nranks is bounded by the node records: no walk over 2^31 ranks
+    small 2
+    damage attr / nranks 0 2147483647
+    quick 1 "tern verify: $e2: damaged checkpoint: the node records do not list ranks 0..2147483646 once each (nranks 2147483647)" -- "$tern" verify "$e2"
+    quick 1 "tern info: $e2: damaged checkpoint: the node records do not list ranks 0..2147483646 once each (nranks 2147483647)" -- "$tern" info "$e2"
+    damage attr / nranks 0 100000
+    quick 2 "tern restart: $e2: damaged checkpoint: the node records do not list ranks 0..99999 once each (nranks 100000)" -- "$tern" restart --dir "$dir" --dry-run
+    damage attr /nodes/000000 ranks 1 0
+    quick 1 "tern ls: $e2: damaged checkpoint: the node records do not list ranks 0..1 once each (nranks 2)" -- "$tern" ls "$dir"
+    previous_ok ;;
+restart-needs)   # verify checks what a restart reads, not only the CRCs
+    small 2 api
+    damage name-byte /ranks/000000/segments 3 7 X
+    expect 1 "tern verify: $e2: rank 0: segment '_tern_comms': not in checkpoint (an API-mode checkpoint needs it)" -- "$tern" verify "$e2"
+    damage empty /ranks/000001/segments
+    expect 1 "tern verify: $e2: rank 1: chunk index has 14 rows, the segments use 0" -- "$tern" verify "$e2"
+    grep -q '^  rank 0: ok$' "$work/out" || fail "rank 0 not reported ok"
+    small 3
+    damage name-byte /ranks/000000/segments 0 1 X
+    expect 1 "tern verify: $e2: rank 0: view 'raw' has no segment of that name" -- "$tern" verify "$e2"
+    damage name-byte /ranks/000000/segments 0 1 /
+    expect 1 "tern verify: $e2: rank 0: segment table: entry 0: bad name" -- "$tern" verify "$e2"
+    damage name-byte /ranks/000001/segments 1 0 r
+    "$edit" name-byte "$e2" /ranks/000001/segments 1 1 a && "$edit" name-byte "$e2" /ranks/000001/segments 1 2 w &&
+        "$edit" name-byte "$e2" /ranks/000001/segments 1 3 "" || fail "renaming"
+    expect 1 "tern verify: $e2: rank 1: segment 'raw': twice in the segment table" -- "$tern" verify "$e2"
+    previous_ok ;;
+not-regular)   # a FIFO or a device is refused without being opened for reading
+    good 1 1048576
+    mkfifo "$work/fifo"
+    quick 1 "tern verify: $work/fifo: not a regular file" -- "$tern" verify "$work/fifo"
+    quick 1 "tern info: /dev/null: not a regular file" -- "$tern" info /dev/null
+    ln -s "$work/fifo" "$work/link.h5"
+    quick 1 "tern info: $work/link.h5: not a regular file" -- "$tern" info "$work/link.h5"
+    mkfifo "$e2"   # newer than MANIFEST's entries: the latest committed name
+    quick 1 "tern verify: $e2: not a regular file" -- "$tern" verify "$dir"
+    quick 1 "tern ls: $e2: not a regular file" -- "$tern" ls "$dir"
+    rm -f "$e2"
+    previous_ok ;;
+one-line)   # HDF5's own stack never follows tern's line, even at exit
+    small 2
+    damage byte 42 0   # the superblock's end-of-file address
+    expect 1 "~tern verify: $e2: damaged HDF5 file: addr overflow, addr = [0-9]+, size = [0-9]+, eoa = [0-9]+" -- "$tern" verify "$e2"
+    a=$("$edit" header "$work/pristine.h5" /nodes/000000/topology) || fail "header"
+    damage byte $((a + 10)) 0xff   # the topology's header size: read as ""
+    "$tern" info "$e2" >"$work/out" 2>"$work/err" || fail "info exit $?"
+    [ ! -s "$work/err" ] || { cat "$work/err"; fail "info printed on stderr"; }
+    grep -q "(topology 0 bytes of hwloc XML)" "$work/out" || fail "topology not empty"
+    echo "ok: a damaged topology reads as empty, nothing on stderr"
+    previous_ok ;;
 *) fail "unknown case" ;;
 esac
 echo "PASS $case_"
