@@ -6,7 +6,8 @@ pkgs=(build-essential cmake pkg-config zlib1g-dev gfortran python3
       libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
       libhwloc-dev hwloc spin iproute2 util-linux procps
       slurm-wlm munge
-      hpcc netpipe-openmpi)   # real programs the transparent-mode tests run unmodified
+      hpcc netpipe-openmpi    # real programs the transparent-mode tests run unmodified
+      clang libclang-rt-14-dev)   # libFuzzer for tests/fuzz
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
