@@ -6,12 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* meta layout: header | regions | runs | threads | fds | special[nspecial] | siginfo */
+/* 100000 threads and a million regions, the most dmp_image_load takes, need
+ * about 1 GiB of metadata. */
+#define DMP_META_MAX (1ULL << 30)
+
+/* meta layout: header | regions | runs | threads | fds | special[nspecial] | siginfo.
+ * SIZE_MAX when the counts (read from an image: anything) overflow. */
 static size_t meta_size(const dmp_header *h)
 {
-    return sizeof *h + h->nregions * sizeof(dmp_region) + h->nruns * sizeof(dmp_run) +
-           h->nthreads * sizeof(dmp_thread) + h->nfds * sizeof(dmp_fd) +
-           h->nspecial * sizeof(dmp_special) + h->nsiginfo * 128;
+    const uint64_t part[][2] = {{1, sizeof *h}, {h->nregions, sizeof(dmp_region)},
+                                {h->nruns, sizeof(dmp_run)}, {h->nthreads, sizeof(dmp_thread)},
+                                {h->nfds, sizeof(dmp_fd)}, {h->nspecial, sizeof(dmp_special)},
+                                {h->nsiginfo, 128}};
+    uint64_t sum = 0, n;
+    for (size_t i = 0; i < sizeof part / sizeof *part; i++)
+        if (__builtin_mul_overflow(part[i][0], part[i][1], &n) ||
+            __builtin_add_overflow(sum, n, &sum))
+            return SIZE_MAX;
+    return (size_t)sum;
 }
 
 /* Region segments see offsets from their own start; the callers' fill and
@@ -76,6 +88,58 @@ int dmp_image_put(tern_ckpt_writer *w, const char *prefix, const dmp_state *s,
     return 0;
 }
 
+/* Region r's runs: in its table, in order, inside the region, adding up to
+ * its data_pages. Every sum and product of numbers from the image is
+ * overflow-checked: a run0 of 2^64 - nruns or a page of 2^64 - 1 must not
+ * wrap around into the check's favour. */
+static int check_runs(const dmp_state *s, const dmp_region *r)
+{
+    uint64_t end, pages = 0, next = 0, rpages = (r->end - r->start) / DMP_PAGE;
+    if (r->run0 > s->h.nruns || r->nruns > s->h.nruns - r->run0)
+        return -1;
+    for (uint32_t k = 0; k < r->nruns; k++) {
+        const dmp_run *run = &s->runs[r->run0 + k];
+        if (!run->npages || run->page < next || __builtin_add_overflow(run->page, run->npages, &end) ||
+            end > rpages)
+            return -1;
+        next = end;
+        pages += run->npages;   /* at most rpages: the runs do not overlap */
+    }
+    return pages == r->data_pages ? 0 : -1;
+}
+
+/* The cross-checks that keep a damaged image from steering the restorer:
+ * regions in address order, their runs and data offsets, every thread's
+ * XSAVE length and pending signals inside the siginfo table. */
+static int check_tables(dmp_state *s)
+{
+    const dmp_header *h = &s->h;
+    uint64_t off = 0, prev_end = 0, bytes;
+    for (uint32_t i = 0; i < h->nregions; i++) {
+        dmp_region *r = &s->regions[i];
+        r->path[sizeof r->path - 1] = 0;
+        if (r->end <= r->start || (r->start | r->end) % DMP_PAGE || r->start < prev_end ||
+            r->data_off != off || check_runs(s, r))
+            return -1;
+        prev_end = r->end;
+        if (__builtin_mul_overflow(r->data_pages, DMP_PAGE, &bytes) ||
+            __builtin_add_overflow(off, bytes, &off))
+            return -1;
+    }
+    if (off != h->data_bytes || h->shared_pending < 0 || (uint32_t)h->shared_pending > h->nsiginfo ||
+        h->auxv_bytes > sizeof h->auxv)
+        return -1;
+    for (uint32_t i = 0; i < h->nthreads; i++) {
+        dmp_thread *t = &s->threads[i];
+        if (t->xsave_len > DMP_XSAVE_MAX || t->npending < 0 || t->pending0 > h->nsiginfo ||
+            (uint64_t)t->npending > h->nsiginfo - t->pending0)
+            return -1;
+    }
+    for (uint32_t i = 0; i < h->nfds; i++)
+        s->fds[i].path[DMP_PATH_MAX - 1] = 0;
+    return 0;
+}
+
 int dmp_image_load(tern_ckpt *c, int rank, const char *prefix, dmp_state *s, tern_error *err)
 {
     memset(s, 0, sizeof *s);
@@ -97,6 +161,9 @@ int dmp_image_load(tern_ckpt *c, int rank, const char *prefix, dmp_state *s, ter
         return tern_error_set(err, ENOENT, "segment %s: missing (not a process image)", name);
     if (size < sizeof(dmp_header))
         return tern_error_set(err, EINVAL, "segment %s: too short for a process image", name);
+    if (size > DMP_META_MAX)   /* its size is the image's word too: read nothing bigger */
+        return tern_error_set(err, EINVAL, "segment %s: %llu bytes, more than any process "
+                              "image's metadata (corrupt image)", name, (unsigned long long)size);
     char *b = malloc(size);
     if (!b)
         return tern_error_set(err, ENOMEM, "segment %s: out of memory", name);
@@ -143,39 +210,12 @@ int dmp_image_load(tern_ckpt *c, int rank, const char *prefix, dmp_state *s, ter
     GET(s->siginfo, h->nsiginfo * 128);
 #undef GET
     free(b);
-    /* cross-checks that keep a damaged image from steering the restorer */
-    uint64_t off = 0;
-    for (uint32_t i = 0; i < h->nregions; i++) {
-        dmp_region *r = &s->regions[i];
-        r->path[sizeof r->path - 1] = 0;
-        uint64_t pages = 0;
-        if (r->end <= r->start || (r->start | r->end) % DMP_PAGE || r->run0 + r->nruns > h->nruns ||
-            r->data_off != off)
-            goto bad;
-        for (uint32_t k = 0; k < r->nruns; k++) {
-            const dmp_run *run = &s->runs[r->run0 + k];
-            if (run->page + run->npages > (r->end - r->start) / DMP_PAGE)
-                goto bad;
-            pages += run->npages;
-        }
-        if (pages != r->data_pages)
-            goto bad;
-        off += pages * DMP_PAGE;
+    if (check_tables(s)) {
+        dmp_state_free(s);
+        return tern_error_set(err, EINVAL, "segment %s: inconsistent region table (corrupt image)",
+                              name);
     }
-    if (off != h->data_bytes)
-        goto bad;
-    for (uint32_t i = 0; i < h->nthreads; i++) {
-        dmp_thread *t = &s->threads[i];
-        if (t->xsave_len > DMP_XSAVE_MAX || (uint64_t)t->pending0 + (uint64_t)t->npending > h->nsiginfo)
-            goto bad;
-    }
-    for (uint32_t i = 0; i < h->nfds; i++)
-        s->fds[i].path[DMP_PATH_MAX - 1] = 0;
     return 0;
-bad:
-    dmp_state_free(s);
-    return tern_error_set(err, EINVAL, "segment %s: inconsistent region table (corrupt image)",
-                          name);
 }
 
 int dmp_image_region_pages(tern_ckpt *c, int rank, const char *prefix, const dmp_state *s,
