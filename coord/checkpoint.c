@@ -50,6 +50,9 @@ typedef struct attempt {
     /* from the exchange */
     int fast;
     uint64_t hmax, hmin, inflight;
+    /* this run's predefined handles: the store reads them at commit, so
+     * they live as long as the attempt, not in the stage that puts them */
+    uintptr_t phs[NPREHANDLES];
 } attempt;
 
 static void attempt_free(attempt *a)
@@ -235,15 +238,14 @@ static int put_all(tern_ckpt_writer *w, attempt *a, meta *m, uint64_t msglen, ms
     tern_ckpt_set_attr(w, "tern_protocol", pv, NULL);
     tern_ckpt_set_attr(w, "tern_mode", "api", NULL);
     int local_bad = 0;
-    uintptr_t phs[NPREHANDLES];
-    int nph = prehandles(phs);
+    int nph = prehandles(a->phs);
     m->nhandles = (uint32_t)nph;
     if (tern_ckpt_put(w, "_tern_meta", m, sizeof *m, err) ||
         tern_ckpt_put(w, "_tern_reqs", a->breq.p, a->breq.n, err) ||
         tern_ckpt_put_fn(w, "_tern_msgs", msglen, describe_messages_fill, mcur, err) ||
         tern_ckpt_put(w, "_tern_comms", a->bcomm.p, a->bcomm.n, err) ||
         tern_ckpt_put(w, COMM_LOG_SEGMENT, a->bmemb.p, a->bmemb.n, err) ||
-        tern_ckpt_put(w, "_tern_handles", phs, sizeof(uintptr_t) * (size_t)nph, err) ||
+        tern_ckpt_put(w, "_tern_handles", a->phs, sizeof(uintptr_t) * (size_t)nph, err) ||
         tern_ckpt_put(w, "_tern_types", a->btypes.p, a->btypes.n, err))
         local_bad = 1;
     int nreg;
