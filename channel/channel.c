@@ -53,7 +53,9 @@ typedef struct {
     uint32_t call;               /* CALL: the call index; UPCALL: the upcall kind */
     int32_t rc;                  /* ANSWER: the call's return code */
     uint64_t len;                /* bytes in the data area for the current state */
-    char pad[40];
+    uint64_t draft;              /* IDLE: bytes the application may have written for its next call */
+    uint64_t app_base;           /* where the application mapped the channel */
+    char pad[24];
     uint32_t magic, version;
     uint64_t capacity;
     _Atomic int32_t app_pid, proxy_pid;
@@ -235,6 +237,7 @@ int tern_chan_attach(int fd, tern_chan **out, tern_error *err)
                               CHAN_VERSION);
     }
     atomic_store(&h->app_pid, (int32_t)getpid());
+    h->app_base = (uint64_t)(uintptr_t)h;
     return 0;
 }
 
@@ -327,4 +330,54 @@ int tern_chan_upcall(tern_chan *c, uint32_t kind, size_t *len)
     *len = (size_t)c->h->len;
     atomic_store_explicit(&c->h->state, SERVING, memory_order_relaxed);
     return TERN_CHAN_READY;
+}
+
+/* ---- checkpoints ---------------------------------------------------------------- */
+void tern_chan_draft(tern_chan *c, size_t n)
+{
+    c->h->draft = n;
+}
+
+size_t tern_chan_image(const tern_chan *c, const void **p)
+{
+    const chan_hdr *h = c->h;
+    uint64_t used = h->len > h->draft ? h->len : h->draft;
+    if (used > h->capacity) used = h->capacity;
+    *p = h;
+    return 4096 + (size_t)used;
+}
+
+int tern_chan_adopt(tern_chan *c, const void *img, size_t n, pid_t app, const void *call, size_t call_len,
+                    uint32_t call_idx, tern_error *err)
+{
+    const chan_hdr *old = img;
+    if (n < 4096 || old->magic != CHAN_MAGIC || old->version != CHAN_VERSION || old->capacity != c->h->capacity ||
+        n - 4096 > old->capacity || call_len > old->capacity)
+        return tern_error_set(err, EINVAL, "the saved channel is not one of this version and size (%u, %llu bytes)",
+                              old->version, (unsigned long long)old->capacity);
+    uint32_t s = atomic_load(&old->state);
+    if (call ? 0 : (s != IDLE && s != CALL && s != ANSWER))
+        return tern_error_set(err, EINVAL, "the saved channel was in state %u between calls", s);
+    memcpy(c->data, (const unsigned char *)img + 4096, n - 4096);
+    c->h->call = call ? call_idx : old->call;
+    c->h->rc = old->rc;
+    c->h->len = call ? call_len : old->len;
+    c->h->draft = old->draft;
+    c->h->app_base = old->app_base;
+    if (call) memcpy(c->data, call, call_len);
+    /* the application's own count: it was asleep on the word, or not */
+    atomic_store(&c->h->sleeping, atomic_load(&old->sleeping) ? 1u : 0u);
+    atomic_store(&c->h->app_pid, (int32_t)app);
+    atomic_store(&c->h->state, call ? SERVING : s);
+    return 0;
+}
+
+void tern_chan_set_app(tern_chan *c, pid_t app)
+{
+    atomic_store(&c->h->app_pid, (int32_t)app);
+}
+
+uint64_t tern_chan_app_base(const tern_chan *c)
+{
+    return c->h->app_base;
 }

@@ -91,4 +91,28 @@ void tern_chan_answer(tern_chan *c, int32_t rc, size_t len);
  * bytes in the data area, and wait for it; READY with *len its answer. */
 int tern_chan_upcall(tern_chan *c, uint32_t kind, size_t *len);
 
+/* ---- checkpoints (transparent mode's) --------------------------------------- */
+
+/* Application: it is about to write up to n bytes of its next call into
+ * the data area (so that a checkpoint taken meanwhile keeps them). */
+void tern_chan_draft(tern_chan *c, size_t n);
+
+/* Proxy: the part of the mapping a checkpoint must keep (header and the
+ * data in use); *p points into the mapping. */
+size_t tern_chan_image(const tern_chan *c, const void **p);
+
+/* Proxy, at a restart: this new channel takes the saved one's place (n bytes
+ * from tern_chan_image) for application process app. call (call_len bytes,
+ * call index call_idx): the call being served, whose answer the application
+ * waits for (NULL: it was between calls). */
+int tern_chan_adopt(tern_chan *c, const void *img, size_t n, pid_t app, const void *call, size_t call_len,
+                    uint32_t call_idx, tern_error *err);
+
+/* Proxy: the application process is app (after a restart). */
+void tern_chan_set_app(tern_chan *c, pid_t app);
+
+/* Where the application mapped the channel (0: it has not attached yet);
+ * the dumper leaves that mapping out of its image. */
+uint64_t tern_chan_app_base(const tern_chan *c);
+
 #endif

@@ -13,6 +13,7 @@
 #include "drain.h"
 #include "exchange.h"
 #include "handles.h"
+#include "hooks.h"
 #include "refusal.h"
 #include "regions.h"
 #include "report.h"
@@ -23,6 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* the proxy's quiesced hook ran in this attempt: resume must follow */
+static int a_proxy_called;
 
 /* last figures (for tests/benchmarks via TERN_STATS) */
 double last_quiesce;
@@ -88,7 +92,9 @@ static int exchange_stage(attempt *a, char *why, size_t whylen)
     uint64_t h = regions_hash();
     int quiet = locally_quiet(), dbad = 0;
     double td0 = tern_now_mono();
-    if (quiet && !unsafe) {
+    if (tm_hooks) {
+        a->described = 1;   /* transparent mode: the proxy saves its requests itself */
+    } else if (quiet && !unsafe) {
         dbad = describe_requests(&a->breq, &a->btypes, &a->nreq, dwhy, sizeof dwhy) != 0;
         a->described = 1;
         a->tdesc = tern_now_mono() - td0;
@@ -154,6 +160,21 @@ static int drain_stage(attempt *a, char *rwhy, size_t len, double *t2)
     *t2 = tern_now_mono();
     /* descriptors (may refuse: unrestorable pending receives) */
     if (!bad && !a->described) bad = describe_requests(&a->breq, &a->btypes, &a->nreq, rwhy, len) != 0;
+    return bad;
+}
+
+/* Transparent mode: the proxy finishes what the drain completed and freezes
+ * its application; a refusal fails the attempt like a late one above. */
+static int proxy_quiesced(int bad, char *rwhy, size_t len)
+{
+    if (!tm_hooks) return bad;
+    tern_error err;
+    tern_error_clear(&err);
+    a_proxy_called = 1;
+    if (tm_hooks->quiesced(&err) && !bad) {
+        snprintf(rwhy, len, "%s", err.msg);
+        return 1;
+    }
     return bad;
 }
 
@@ -227,6 +248,23 @@ static void fill_meta(meta *m, const attempt *a, uint64_t nmsg, uint64_t ncomm)
     m->quiesce_seconds = last_quiesce;
 }
 
+/* The proxy's segments go through the store of this library. */
+static int sink_put(void *w, const char *name, const void *p, size_t n, tern_error *err)
+{
+    return tern_ckpt_put(w, name, p, n, err);
+}
+
+static int sink_put_fn(void *w, const char *name, uint64_t len, tern_tm_fill_fn fill, void *ctx, tern_error *err)
+{
+    return tern_ckpt_put_fn(w, name, len, fill, ctx, err);
+}
+
+static int proxy_put(tern_ckpt_writer *w, tern_error *err)
+{
+    tern_tm_sink s = {w, sink_put, sink_put_fn};
+    return tm_hooks->put(&s, err);
+}
+
 /* The segments and the registered regions into w. 1 when one of this rank's
  * failed (err), else 0; the arrays are collective per name, so they are put
  * even after an error. */
@@ -236,7 +274,7 @@ static int put_all(tern_ckpt_writer *w, attempt *a, meta *m, uint64_t msglen, ms
     char pv[32];
     snprintf(pv, sizeof pv, "%d", PROTO_VERSION);
     tern_ckpt_set_attr(w, "tern_protocol", pv, NULL);
-    tern_ckpt_set_attr(w, "tern_mode", "api", NULL);
+    tern_ckpt_set_attr(w, "tern_mode", tm_hooks ? "transparent" : "api", NULL);
     int local_bad = 0;
     int nph = prehandles(a->phs);
     m->nhandles = (uint32_t)nph;
@@ -260,6 +298,7 @@ static int put_all(tern_ckpt_writer *w, attempt *a, meta *m, uint64_t msglen, ms
         if (e && !local_bad) local_bad = 1;
     }
     free(v);
+    if (tm_hooks && !local_bad && proxy_put(w, err)) local_bad = 1;
     return local_bad;
 }
 
@@ -348,9 +387,14 @@ int checkpoint(uint64_t *epoch_out, uint64_t snaps, double t0, char *why, size_t
         char rwhy[1024] = "";
         double t2;
         int bad = drain_stage(&a, rwhy, sizeof rwhy, &t2);
+        bad = proxy_quiesced(bad, rwhy, sizeof rwhy);
         note_times(&a, t2);
         rc = cfg_quiesce_only ? quiesced(&a, bad, rwhy, sizeof rwhy, why, whylen)
                               : dump_stage(&a, bad, rwhy, why, whylen, stats);
+    }
+    if (a_proxy_called) {
+        a_proxy_called = 0;
+        tm_hooks->resume(rc == 1);
     }
     attempt_free(&a);
     return rc;

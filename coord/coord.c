@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include "control.h"
 #include "app_refs.h"
+#include "cut.h"
+#include "hooks.h"
 #include "tern.h"
 #include "wrap.h"
 #include "clock.h"
@@ -78,13 +80,18 @@ static void coord_init(void)
         event("restarted epoch=%" PRIu64 " time=%.6f", tern_epoch(), tern_now_wall());
     else if (getenv("TERN_DIR"))
         event("started nranks=%d time=%.6f", tern_world_size, tern_now_wall());
-    report_no_snapshot_points();
+    if (tm_hooks) tm_start();   /* transparent mode: the proxy's protocol */
+    else report_no_snapshot_points();
 }
 
 static void coord_finalize(void)
 {
     agree_finish();
-    if (tern_world_rank == 0 && !spawned) {
+    tern_tm_finalize();
+    if (tern_world_rank == 0 && !spawned && tm_hooks) {
+        rescan_requests();
+        requests_answer_all("failed: the job finished before the checkpoint was taken");
+    } else if (tern_world_rank == 0 && !spawned) {
         rescan_requests();   /* answer what arrived since the last look too */
         if (snap_count == 0 && (triggers_pending() || requests_waiting()))
             say("a checkpoint was requested, but the application never called tern_snapshot(): "

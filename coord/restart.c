@@ -353,3 +353,62 @@ void restart_close(void)
         rst = NULL;
     }
 }
+
+/* ---- transparent mode (tern_tm.h): the proxy rebuilds the rest --------------- */
+int tern_tm_restarted(void)
+{
+    return rst != NULL;
+}
+
+int tern_tm_recover(void)
+{
+    if (!rst || recovered) {
+        say("tern_tm_recover: %s", rst ? "called twice" : "this run did not restart");
+        return -1;
+    }
+    int rc = recover_protocol_state(1);
+    int ok = rc == 0, all = 0;
+    PMPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, ctrl);
+    recovered = 1;
+    return all ? 0 : -1;
+}
+
+int tern_tm_read(const char *name, void **buf, size_t *len, tern_error *err)
+{
+    *buf = NULL;
+    *len = 0;
+    if (!rst) return tern_error_set(err, EINVAL, "this run did not restart");
+    tern_segment_info *segs = NULL;
+    int nsegs = 0, rc = -1;
+    uint64_t size = 0;
+    int found = 0;
+    tern_internal_enter();
+    if (tern_ckpt_segments(rst, tern_world_rank, &segs, &nsegs, err) == 0) {
+        for (int i = 0; i < nsegs; i++)
+            if (!strcmp(segs[i].name, name)) {
+                size = segs[i].size;
+                found = 1;
+            }
+        free(segs);
+        if (!found) {
+            tern_error_set(err, ENOENT, "%s: rank %d has no segment %s", tern_ckpt_get_info(rst)->path,
+                           tern_world_rank, name);
+        } else if (!(*buf = malloc(size ? size : 1))) {
+            tern_error_set(err, ENOMEM, "out of memory for segment %s (%llu bytes)", name,
+                           (unsigned long long)size);
+        } else if (tern_ckpt_read(rst, tern_world_rank, name, *buf, size, err) == 0) {
+            *len = size;
+            rc = 0;
+        } else {
+            free(*buf);
+            *buf = NULL;
+        }
+    }
+    tern_internal_leave();
+    return rc;
+}
+
+const char *tern_tm_restart_file(void)
+{
+    return rst ? tern_ckpt_get_info(rst)->path : NULL;
+}

@@ -51,7 +51,7 @@ void next_epoch_after(uint64_t epoch)
     next_epoch = epoch + 1;
 }
 
-static int serve(unsigned bits, double t0)
+int snapshot_serve(unsigned bits, double t0)
 {
     uint64_t epoch = tern_world_rank == 0 ? root_epoch() : next_epoch;
     char why[2048] = "";
@@ -116,7 +116,7 @@ int tern_snapshot(void)
     agree_send = f;
     PMPI_Iallreduce(&agree_send, &agree_recv, 1, MPI_UNSIGNED, MPI_BOR, ctrl, &agree_req);
     agree_pending = 1;
-    if (decided & TRIG_CKPT) return serve(decided, t0);
+    if (decided & TRIG_CKPT) return snapshot_serve(decided, t0);
     return 0;
 }
 

@@ -15,6 +15,11 @@ extern uint64_t snap_count;   /* tern_snapshot() calls so far */
 
 /* Epochs continue after this one (a restart from it). */
 void next_epoch_after(uint64_t epoch);
+/* Take the checkpoint every rank decided on (bits: TRIG_*; t0: when the
+ * decision was known), report it, answer the requests it served, stop the
+ * job if asked; 1 committed, 0 quiesced only, -1 failed. Collective over
+ * ctrl. Also transparent mode's cut (cut.c). */
+int snapshot_serve(unsigned bits, double t0);
 /* MPI_Finalize: complete the agreement started at the last snapshot point. */
 void agree_finish(void);
 

@@ -213,6 +213,8 @@ static int map_kind(const dmp_region *r, int placed)
         return RST_FILE_PRIVATE;
     if (r->kind == DMP_R_FILE_SHARED)
         return RST_FILE_SHARED;
+    if (r->kind == DMP_R_EXTERNAL)
+        return RST_EXTERNAL;
     if (r->data_pages >= 256 && !(r->flags & DMP_F_STACK))
         return RST_ANON_MEMFD;
     return RST_ANON_COPY;

@@ -46,7 +46,89 @@ static int read_small(const char *path, char *buf, size_t cap)
     return (int)n;
 }
 
-int dmp_capture_check(pid_t pid, tern_error *err)
+/* k if the mapping at start is external region k, else -1. */
+static int ext_find(const dmp_ext *ext, uint64_t start)
+{
+    for (int k = 0; ext && k < ext->n; k++)
+        if (ext->addr[k] == start)
+            return k;
+    return -1;
+}
+
+/* The object behind every external region (maps' device and inode): each
+ * address must start a shared mapping of pid, once. *ids (malloc'ed, NULL
+ * when there are none) is the caller's. */
+static int ext_resolve(pid_t pid, const dmp_ext *ext, const dmp_mapping *m, int n,
+                       dmp_ext_id **ids, tern_error *err)
+{
+    *ids = NULL;
+    if (!ext || ext->n <= 0)
+        return 0;
+    if (!ext->addr)
+        return tern_error_set(err, EINVAL, "pid %d: %d external regions, no addresses",
+                              (int)pid, ext->n);
+    dmp_ext_id *v = calloc((size_t)ext->n, sizeof *v);
+    if (!v)
+        return tern_error_set(err, ENOMEM, "out of memory");
+    for (int k = 0; k < ext->n; k++) {
+        int i = 0;
+        while (i < n && m[i].start != ext->addr[k])
+            i++;
+        const char *why = i == n ? "no mapping starts there"
+                          : !m[i].shared ? "it is a private mapping, not shared memory"
+                          : ext_find(ext, ext->addr[k]) != k ? "it is named twice"
+                          : NULL;
+        if (why) {
+            free(v);
+            return tern_error_set(err, EINVAL, "pid %d: external region %d at 0x%llx: %s",
+                                  (int)pid, k, (unsigned long long)ext->addr[k], why);
+        }
+        v[k].dev = (uint64_t)makedev(m[i].dev_major, m[i].dev_minor);
+        v[k].ino = m[i].inode;
+    }
+    *ids = v;
+    return 0;
+}
+
+/* Mappings that cannot be restored, but for the external ones. */
+static int check_maps(pid_t pid, const dmp_ext *ext, const dmp_mapping *m, int n,
+                      tern_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        if (ext_find(ext, m[i].start) >= 0)
+            continue;   /* shared memory the restore's caller supplies again */
+        if (!strncmp(m[i].path, "/SYSV", 5))
+            return tern_error_set(err, ENOTSUP, "pid %d: region 0x%llx is SysV shared memory, "
+                                  "which cannot be restored", (int)pid,
+                                  (unsigned long long)m[i].start);
+        if (m[i].shared && (m[i].deleted || m[i].path[0] != '/' ||
+                            !strncmp(m[i].path, "/memfd:", 7)))
+            return tern_error_set(err, ENOTSUP, "pid %d: region 0x%llx-0x%llx is a shared "
+                                  "mapping of %s%s; its contents would be lost", (int)pid,
+                                  (unsigned long long)m[i].start, (unsigned long long)m[i].end,
+                                  m[i].path[0] ? m[i].path : "anonymous memory",
+                                  m[i].deleted ? " (deleted)" : "");
+    }
+    return 0;
+}
+
+/* The fds of pid, with those of external regions recognised (into s). */
+static int capture_fds(pid_t pid, const dmp_ext *ext, dmp_state *s, tern_error *err)
+{
+    dmp_mapping *m;
+    int n;
+    dmp_ext_id *ids = NULL;
+    if (dmp_maps_read(pid, &m, &n, err))
+        return -1;
+    int rc = ext_resolve(pid, ext, m, n, &ids, err);
+    free(m);
+    if (!rc)
+        rc = dmp_fds_capture(pid, s, ids, ids ? ext->n : 0, err);
+    free(ids);
+    return rc;
+}
+
+int dmp_capture_check(pid_t pid, const dmp_ext *ext, tern_error *err)
 {
     char path[96], buf[4096];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
@@ -84,30 +166,18 @@ int dmp_capture_check(pid_t pid, tern_error *err)
     int n;
     if (dmp_maps_read(pid, &m, &n, err))
         return -1;
-    for (int i = 0; i < n; i++) {
-        if (!strncmp(m[i].path, "/SYSV", 5)) {
-            tern_error_set(err, ENOTSUP, "pid %d: region 0x%llx is SysV shared memory, "
-                           "which cannot be restored", (int)pid,
-                           (unsigned long long)m[i].start);
-            free(m);
-            return -1;
-        }
-        if (m[i].shared && (m[i].deleted || m[i].path[0] != '/' ||
-                            !strncmp(m[i].path, "/memfd:", 7))) {
-            tern_error_set(err, ENOTSUP, "pid %d: region 0x%llx-0x%llx is a shared mapping "
-                           "of %s%s; its contents would be lost", (int)pid,
-                           (unsigned long long)m[i].start, (unsigned long long)m[i].end,
-                           m[i].path[0] ? m[i].path : "anonymous memory",
-                           m[i].deleted ? " (deleted)" : "");
-            free(m);
-            return -1;
-        }
-    }
+    dmp_ext_id *ids = NULL;
+    int rc = ext_resolve(pid, ext, m, n, &ids, err);
+    if (!rc)
+        rc = check_maps(pid, ext, m, n, err);
     free(m);
+    free(ids);
+    if (rc)
+        return -1;
     /* SysV semaphores/queues a process merely uses are invisible per
      * process; shared memory above is what we can see. Sockets are in fds. */
     dmp_state tmp = {0};
-    int rc = dmp_fds_capture(pid, &tmp, err);
+    rc = capture_fds(pid, ext, &tmp, err);
     free(tmp.fds);
     return rc;
 }
@@ -349,7 +419,18 @@ static int is_restorer_leftover(dmp_proc *p, const dmp_mapping *m, uint64_t *ski
     return 1;
 }
 
-static int build_regions(dmp_proc *p, dmp_state *s, tern_error *err)
+/* External region k: where it is and how it is mapped; no pages. */
+static void external_region(dmp_region *r, const dmp_mapping *x, int k)
+{
+    r->kind = DMP_R_EXTERNAL;
+    r->ext_index = k;
+    r->ext_reserved = 0;
+    r->foff = x->offset;
+    r->inode = x->inode;
+    r->dev = (uint64_t)makedev(x->dev_major, x->dev_minor);
+}
+
+static int build_regions(dmp_proc *p, const dmp_ext *ext, dmp_state *s, tern_error *err)
 {
     dmp_mapping *m;
     int n;
@@ -395,6 +476,11 @@ static int build_regions(dmp_proc *p, dmp_state *s, tern_error *err)
         if (!strcmp(x->path, "[heap]"))
             r->flags |= DMP_F_HEAP;
         r->kind = DMP_R_ANON;
+        int k = ext_find(ext, x->start);
+        if (k >= 0) {
+            external_region(r, x, k);
+            continue;
+        }
         if (x->path[0] == '/' && !x->deleted && strncmp(x->path, "/memfd:", 7)) {
             struct stat st;
             int have = stat(x->path, &st) == 0;
@@ -428,21 +514,22 @@ static int build_regions(dmp_proc *p, dmp_state *s, tern_error *err)
     return 0;
 }
 
-int dmp_capture(pid_t pid, dmp_state *s, dmp_proc *p, tern_error *err)
+int dmp_capture(pid_t pid, const dmp_ext *ext, dmp_state *s, dmp_proc *p, tern_error *err)
 {
     memset(s, 0, sizeof *s);
     s->h.magic = DMP_IMAGE_MAGIC;
     s->h.version = DMP_IMAGE_VERSION;
+    s->h.minor = DMP_IMAGE_MINOR;
     s->h.pid = pid;
     struct utsname u;
     if (uname(&u) == 0)
         snprintf(s->h.kernel, sizeof s->h.kernel, "%s", u.release);
-    if (dmp_capture_check(pid, err))
+    if (dmp_capture_check(pid, ext, err))
         return -1;
     if (dmp_proc_seize(pid, p, err))
         return -1;
     /* only now: fd offsets and the like must be those of the stopped process */
-    if (dmp_fds_capture(pid, s, err) || read_mm(pid, s, err))
+    if (capture_fds(pid, ext, s, err) || read_mm(pid, s, err))
         return -1;
     if (dmp_proc_scratch_map(p, err))
         return -1;
@@ -504,7 +591,7 @@ int dmp_capture(pid_t pid, dmp_state *s, dmp_proc *p, tern_error *err)
     for (int i = 0; i < 4; i++)
         if (s->special[i].name[0])
             s->h.nspecial = (uint32_t)i + 1;
-    if (build_regions(p, s, err))
+    if (build_regions(p, ext, s, err))
         return -1;
     return dmp_mem_scan(p, s, err);
 }

@@ -308,7 +308,7 @@ int tern_verb_restore(int argc, char **argv)
                    "Turns this process into the process saved in IMAGE, which carries on\n"
                    "where it was dumped (with a new pid). Files the image maps must be\n"
                    "unchanged and the kernel the same. --check only verifies that the\n"
-                   "image could be restored here.\n");
+                   "image could be restored here (and reads it whole: every page's CRC).\n");
             return 0;
         default:
             return bad_option("restore", c, argv);

@@ -68,9 +68,22 @@ static int classify_fd(pid_t pid, int fd, const char *lp, const char *target, dm
     return 0;
 }
 
+/* The external region whose object fd (its /proc link lp) is, or -1. */
+static int external_of(const char *lp, const dmp_ext_id *ext, int next)
+{
+    struct stat st;
+    if (!next || stat(lp, &st) < 0)
+        return -1;
+    for (int k = 0; k < next; k++)
+        if ((uint64_t)st.st_dev == ext[k].dev && (uint64_t)st.st_ino == ext[k].ino)
+            return k;
+    return -1;
+}
+
 /* fd of pid, appended to s->fds (cap entries allocated); 1 if it was closed
  * meanwhile. */
-static int capture_fd(pid_t pid, int fd, dmp_state *s, int *cap, tern_error *err)
+static int capture_fd(pid_t pid, int fd, dmp_state *s, int *cap, const dmp_ext_id *ext,
+                      int next, tern_error *err)
 {
     char lp[96], target[DMP_PATH_MAX];
     snprintf(lp, sizeof lp, "/proc/%d/fd/%d", (int)pid, fd);
@@ -90,13 +103,20 @@ static int capture_fd(pid_t pid, int fd, dmp_state *s, int *cap, tern_error *err
     f->fd = fd;
     snprintf(f->path, sizeof f->path, "%s", target);
     read_fdinfo(pid, fd, f);
-    if (classify_fd(pid, fd, lp, target, f, err))
+    int k = external_of(lp, ext, next);
+    if (k >= 0) {   /* a memfd (deleted by nature) that the restore's caller supplies */
+        f->kind = DMP_FD_EXTERNAL;
+        f->ext_index = k;
+        f->pos = 0;
+    } else if (classify_fd(pid, fd, lp, target, f, err)) {
         return -1;
+    }
     s->h.nfds++;
     return 0;
 }
 
-static int capture_fd_table(pid_t pid, dmp_state *s, tern_error *err)
+static int capture_fd_table(pid_t pid, dmp_state *s, const dmp_ext_id *ext, int next,
+                            tern_error *err)
 {
     char dpath[64];
     snprintf(dpath, sizeof dpath, "/proc/%d/fd", (int)pid);
@@ -111,7 +131,7 @@ static int capture_fd_table(pid_t pid, dmp_state *s, tern_error *err)
     struct dirent *de;
     while (!rc && (de = readdir(d)))
         if (de->d_name[0] != '.')
-            rc = capture_fd(pid, atoi(de->d_name), s, &cap, err) < 0 ? -1 : 0;
+            rc = capture_fd(pid, atoi(de->d_name), s, &cap, ext, next, err) < 0 ? -1 : 0;
     closedir(d);
     return rc;
 }
@@ -138,9 +158,9 @@ static int capture_place(pid_t pid, dmp_state *s, tern_error *err)
     return 0;
 }
 
-int dmp_fds_capture(pid_t pid, dmp_state *s, tern_error *err)
+int dmp_fds_capture(pid_t pid, dmp_state *s, const dmp_ext_id *ext, int next, tern_error *err)
 {
-    if (capture_fd_table(pid, s, err))
+    if (capture_fd_table(pid, s, ext, next, err))
         return -1;
     return capture_place(pid, s, err);
 }
@@ -175,8 +195,10 @@ static int open_saved(const dmp_fd *f, tern_error *err)
 int dmp_fds_check(const dmp_state *s, tern_error *err)
 {
     for (uint32_t i = 0; i < s->h.nfds; i++) {
-        if (s->fds[i].kind == DMP_FD_INHERIT || s->fds[i].fd <= 2)
-            continue;   /* stdio that cannot be reopened is inherited */
+        if (s->fds[i].kind == DMP_FD_INHERIT || s->fds[i].kind == DMP_FD_EXTERNAL ||
+            s->fds[i].fd <= 2)
+            continue;   /* stdio that cannot be reopened is inherited; the
+                           restore's caller supplies external ones */
         int fd = open_saved(&s->fds[i], err);
         if (fd < 0)
             return -1;
@@ -204,7 +226,20 @@ static const dmp_fd *saved(const dmp_state *s, int fd)
     return NULL;
 }
 
-int dmp_fds_restore(const dmp_state *s, const int *keep, int nkeep, tern_error *err)
+/* External fd f: a copy of the caller's fd for its region (the same open
+ * file, so the same memfd as the restored mapping). */
+static int restore_external(const dmp_fd *f, const int *ext_fd, int next, tern_error *err)
+{
+    if (f->ext_index < 0 || f->ext_index >= next || ext_fd[f->ext_index] < 0)
+        return tern_error_set(err, EBADF, "fd %d: no fd given for external region %d", f->fd,
+                              f->ext_index);
+    if (dup3(ext_fd[f->ext_index], f->fd, (f->flags & O_CLOEXEC) ? O_CLOEXEC : 0) < 0)
+        return tern_error_set(err, errno, "fd %d: dup3: %s", f->fd, strerror(errno));
+    return 0;
+}
+
+int dmp_fds_restore(const dmp_state *s, const int *keep, int nkeep, const int *ext_fd, int next,
+                    tern_error *err)
 {
     /* Close what is neither ours nor the image's. */
     DIR *d = opendir("/proc/self/fd");
@@ -231,6 +266,11 @@ int dmp_fds_restore(const dmp_state *s, const int *keep, int nkeep, tern_error *
             if (fcntl(f->fd, F_GETFD) < 0)   /* tern restore itself had none: /dev/null */
                 if (open("/dev/null", O_RDWR) != f->fd)
                     return tern_error_set(err, EBADF, "fd %d: no fd to inherit", f->fd);
+            continue;
+        }
+        if (f->kind == DMP_FD_EXTERNAL) {
+            if (restore_external(f, ext_fd, next, err))
+                return -1;
             continue;
         }
         int fd = open_saved(f, err);

@@ -47,8 +47,26 @@ static int shift_sink(void *c, uint64_t off, const void *src, size_t n, tern_err
     return sh->sink(sh->ctx, sh->base + off, src, n, err);
 }
 
+static int writer_put(void *w, const char *name, const void *buf, size_t len, tern_error *err)
+{
+    return tern_ckpt_put(w, name, buf, len, err);
+}
+
+static int writer_put_fn(void *w, const char *name, uint64_t len, tern_fill_fn fill, void *ctx,
+                         tern_error *err)
+{
+    return tern_ckpt_put_fn(w, name, len, fill, ctx, err);
+}
+
 int dmp_image_put(tern_ckpt_writer *w, const char *prefix, const dmp_state *s,
                   tern_fill_fn fill, void *ctx, void **keep, tern_error *err)
+{
+    const dmp_sink k = {w, writer_put, writer_put_fn};
+    return dmp_image_put_sink(&k, prefix, s, fill, ctx, keep, err);
+}
+
+int dmp_image_put_sink(const dmp_sink *k, const char *prefix, const dmp_state *s,
+                       tern_fill_fn fill, void *ctx, void **keep, tern_error *err)
 {
     size_t len = meta_size(&s->h);
     size_t shifts = (s->h.nregions + 1) * sizeof(shift);
@@ -74,7 +92,7 @@ int dmp_image_put(tern_ckpt_writer *w, const char *prefix, const dmp_state *s,
 #undef PUT
     char name[256];
     snprintf(name, sizeof name, "%s.meta", prefix);
-    if (tern_ckpt_put(w, name, meta, len, err))
+    if (k->put(k->w, name, meta, len, err))
         return -1;
     for (uint32_t i = 0; i < s->h.nregions; i++) {
         const dmp_region *r = &s->regions[i];
@@ -82,7 +100,7 @@ int dmp_image_put(tern_ckpt_writer *w, const char *prefix, const dmp_state *s,
             continue;
         sh[i] = (shift){fill, NULL, ctx, r->data_off};
         snprintf(name, sizeof name, "%s.pages.%u", prefix, i);
-        if (tern_ckpt_put_fn(w, name, r->data_pages * DMP_PAGE, shift_fill, &sh[i], err))
+        if (k->put_fn(k->w, name, r->data_pages * DMP_PAGE, shift_fill, &sh[i], err))
             return -1;
     }
     return 0;
@@ -108,9 +126,21 @@ static int check_runs(const dmp_state *s, const dmp_region *r)
     return pages == r->data_pages ? 0 : -1;
 }
 
+/* Kinds this image's minor knows; an external region holds no pages and
+ * names its index in the restore caller's list (bounded like the table). */
+static int check_kind(const dmp_header *h, const dmp_region *r)
+{
+    if (r->kind >= DMP_R_ANON && r->kind <= DMP_R_FILE_SHARED)
+        return 0;
+    if (r->kind != DMP_R_EXTERNAL || h->minor < 1 || r->nruns || r->data_pages)
+        return -1;
+    return r->ext_index >= 0 && r->ext_index < (int64_t)h->nregions ? 0 : -1;
+}
+
 /* The cross-checks that keep a damaged image from steering the restorer:
- * regions in address order, their runs and data offsets, every thread's
- * XSAVE length and pending signals inside the siginfo table. */
+ * regions in address order, their kinds, runs and data offsets, every
+ * thread's XSAVE length and pending signals inside the siginfo table,
+ * external indices bounded (restore wants an fd for each one it meets). */
 static int check_tables(dmp_state *s)
 {
     const dmp_header *h = &s->h;
@@ -119,7 +149,7 @@ static int check_tables(dmp_state *s)
         dmp_region *r = &s->regions[i];
         r->path[sizeof r->path - 1] = 0;
         if (r->end <= r->start || (r->start | r->end) % DMP_PAGE || r->start < prev_end ||
-            r->data_off != off || check_runs(s, r))
+            r->data_off != off || check_kind(h, r) || check_runs(s, r))
             return -1;
         prev_end = r->end;
         if (__builtin_mul_overflow(r->data_pages, DMP_PAGE, &bytes) ||
@@ -135,8 +165,13 @@ static int check_tables(dmp_state *s)
             (uint64_t)t->npending > h->nsiginfo - t->pending0)
             return -1;
     }
-    for (uint32_t i = 0; i < h->nfds; i++)
-        s->fds[i].path[DMP_PATH_MAX - 1] = 0;
+    for (uint32_t i = 0; i < h->nfds; i++) {
+        dmp_fd *f = &s->fds[i];
+        f->path[DMP_PATH_MAX - 1] = 0;
+        if (f->kind == DMP_FD_EXTERNAL &&
+            (h->minor < 1 || f->ext_index < 0 || (uint32_t)f->ext_index >= h->nregions))
+            return -1;
+    }
     return 0;
 }
 
@@ -177,6 +212,14 @@ int dmp_image_load(tern_ckpt *c, int rank, const char *prefix, dmp_state *s, ter
         free(b);
         return tern_error_set(err, EINVAL, "segment %s: not a version %d process image",
                               name, DMP_IMAGE_VERSION);
+    }
+    /* 1.0 images have 0 there (it was padding); a newer minor may give
+     * fields meanings this reader would get wrong */
+    if (h->minor > DMP_IMAGE_MINOR) {
+        free(b);
+        return tern_error_set(err, EINVAL, "segment %s: process image version %d.%u is newer "
+                              "than this tern reads (%d.%d)", name, DMP_IMAGE_VERSION, h->minor,
+                              DMP_IMAGE_VERSION, DMP_IMAGE_MINOR);
     }
     if (h->nspecial > 4 || h->nthreads == 0 || h->nthreads > 100000 ||
         h->nregions > 1000000 || h->nfds > 1000000 || h->nsiginfo > 100000 ||
@@ -253,4 +296,24 @@ int dmp_image_region_extents(tern_ckpt *c, int rank, const char *prefix, const d
     snprintf(name, sizeof name, "%s.pages.%u", prefix, ri);
     shift sh = {NULL, sink, ctx, s->regions[ri].data_off};
     return tern_ckpt_extents(c, rank, name, shift_sink, &sh, ext, next, err);
+}
+
+int dmp_image_verify_pages(tern_ckpt *c, int rank, const char *prefix, const dmp_state *s,
+                           tern_error *err)
+{
+    for (uint32_t i = 0; i < s->h.nregions; i++) {
+        if (!s->regions[i].data_pages)
+            continue;
+        char name[256];
+        snprintf(name, sizeof name, "%s.pages.%u", prefix, i);
+        tern_extent *ext = NULL;
+        uint64_t n = 0;
+        /* no sink: every chunk is decoded or read where it lies and its
+         * CRC checked, nothing is kept */
+        int rc = tern_ckpt_extents(c, rank, name, NULL, NULL, &ext, &n, err);
+        free(ext);
+        if (rc)
+            return -1;
+    }
+    return 0;
 }

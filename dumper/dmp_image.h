@@ -23,6 +23,20 @@
 int dmp_image_put(tern_ckpt_writer *w, const char *prefix, const dmp_state *s,
                   tern_fill_fn fill, void *ctx, void **keep, tern_error *err);
 
+/* A writer reached through functions that act as tern_ckpt_put and
+ * tern_ckpt_put_fn on w (dumper.h's tern_dump_sink: a store the caller
+ * cannot call directly). */
+typedef struct dmp_sink {
+    void *w;
+    int (*put)(void *w, const char *name, const void *buf, size_t len, tern_error *err);
+    int (*put_fn)(void *w, const char *name, uint64_t len, tern_fill_fn fill, void *ctx,
+                  tern_error *err);
+} dmp_sink;
+
+/* dmp_image_put through a sink. */
+int dmp_image_put_sink(const dmp_sink *k, const char *prefix, const dmp_state *s,
+                       tern_fill_fn fill, void *ctx, void **keep, tern_error *err);
+
 /* Reads and checks PREFIX.meta of rank into s (free with dmp_state_free). */
 int dmp_image_load(tern_ckpt *c, int rank, const char *prefix, dmp_state *s,
                    tern_error *err);
@@ -43,6 +57,12 @@ int dmp_image_region_read(tern_ckpt *c, int rank, const char *prefix, const dmp_
 int dmp_image_region_extents(tern_ckpt *c, int rank, const char *prefix, const dmp_state *s,
                              uint32_t ri, tern_sink_fn sink, void *ctx, tern_extent **ext,
                              uint64_t *next, tern_error *err);
+
+/* Every chunk of every PREFIX.pages.<i> read and its CRC checked, as a
+ * restore would, keeping nothing (tern restore --check). Errors are the
+ * store's: file, rank, segment, chunk. */
+int dmp_image_verify_pages(tern_ckpt *c, int rank, const char *prefix, const dmp_state *s,
+                           tern_error *err);
 
 /* All regions' pages to sink, region after region. */
 int dmp_image_pages(tern_ckpt *c, int rank, const char *prefix, const dmp_state *s,

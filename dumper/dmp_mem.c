@@ -171,8 +171,8 @@ static int chunk_nonzero(scan *sc, const dmp_region *r, uint64_t a, uint64_t np,
 /* Region r's runs, appended to sc->rb. */
 static int scan_region(scan *sc, const dmp_region *r, tern_error *err)
 {
-    if (r->kind == DMP_R_FILE_SHARED)
-        return 0;   /* the file holds the data */
+    if (r->kind == DMP_R_FILE_SHARED || r->kind == DMP_R_EXTERNAL)
+        return 0;   /* the file holds the data; external memory is not saved */
     for (uint64_t a = r->start; a < r->end; a += SCAN_CHUNK) {
         uint64_t len = r->end - a < SCAN_CHUNK ? r->end - a : SCAN_CHUNK;
         uint64_t np = len / DMP_PAGE;

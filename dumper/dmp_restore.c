@@ -159,10 +159,69 @@ static int check_mapped_files(const dmp_state *s, tern_error *err)
     return 0;
 }
 
+/* The caller's fd for external index k, or -1. */
+static int ext_fd_of(const dmp_ext_fds *ext, int64_t k)
+{
+    return ext && ext->fd && k >= 0 && k < ext->n ? ext->fd[k] : -1;
+}
+
+/* External region r (shared memory the dump's caller named: the proxy's
+ * channel) can be mapped from the fd the caller gives: open for what its
+ * protection needs, and long enough that no page of it would SIGBUS. */
+static int check_external_region(const dmp_region *r, const dmp_ext_fds *ext, tern_error *err)
+{
+    int fd = ext_fd_of(ext, r->ext_index);
+    if (fd < 0)
+        return tern_error_set(err, ENXIO, "region 0x%llx is the proxy's channel: restore it "
+                              "under tern-proxy", (unsigned long long)r->start);
+    struct stat st;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fstat(fd, &st) < 0)
+        return tern_error_set(err, errno, "external region %lld (0x%llx): fd %d: %s",
+                              (long long)r->ext_index, (unsigned long long)r->start, fd,
+                              strerror(errno));
+    if (!S_ISREG(st.st_mode))   /* a pipe or socket would fail in the blob, too late */
+        return tern_error_set(err, EINVAL, "external region %lld (0x%llx): fd %d is not a "
+                              "memfd or file", (long long)r->ext_index,
+                              (unsigned long long)r->start, fd);
+    int acc = fl & O_ACCMODE;
+    if (acc == O_WRONLY || ((r->prot & PROT_WRITE) && acc != O_RDWR))
+        return tern_error_set(err, EACCES, "external region %lld (0x%llx, %s): fd %d is not "
+                              "open for %s", (long long)r->ext_index,
+                              (unsigned long long)r->start,
+                              (r->prot & PROT_WRITE) ? "writable" : "readable", fd,
+                              (r->prot & PROT_WRITE) ? "reading and writing" : "reading");
+    uint64_t need = r->foff + (r->end - r->start);
+    if (st.st_size < 0 || (uint64_t)st.st_size < need)
+        return tern_error_set(err, EINVAL, "external region %lld (0x%llx): fd %d has %lld "
+                              "bytes, the region needs %llu", (long long)r->ext_index,
+                              (unsigned long long)r->start, fd, (long long)st.st_size,
+                              (unsigned long long)need);
+    return 0;
+}
+
+static int check_external(const dmp_state *s, const dmp_ext_fds *ext, tern_error *err)
+{
+    for (uint32_t i = 0; i < s->h.nregions; i++)
+        if (s->regions[i].kind == DMP_R_EXTERNAL &&
+            check_external_region(&s->regions[i], ext, err))
+            return -1;
+    for (uint32_t i = 0; i < s->h.nfds; i++)
+        if (s->fds[i].kind == DMP_FD_EXTERNAL && ext_fd_of(ext, s->fds[i].ext_index) < 0)
+            return tern_error_set(err, ENXIO, "fd %d is the proxy's channel: restore it under "
+                                  "tern-proxy", s->fds[i].fd);
+    return 0;
+}
+
 int dmp_restore_check(const dmp_state *s, int rank, tern_error *err)
 {
+    return dmp_restore_check_ext(s, rank, NULL, err);
+}
+
+int dmp_restore_check_ext(const dmp_state *s, int rank, const dmp_ext_fds *ext, tern_error *err)
+{
     if (check_vdso(s, err) || check_cpu_features(s, rank, err) || check_xsave(s, err) ||
-        check_mapped_files(s, err))
+        check_mapped_files(s, err) || check_external(s, ext, err))
         return -1;
     return dmp_fds_check(s, err);
 }
@@ -346,6 +405,9 @@ typedef struct restore_job {
     int *files, nfiles;        /* fds the blob closes: the image, the mapped files */
     int img_at;                /* the image's index in files, or -1 */
     int *region_fd;            /* per region: the fd it maps, or -1 */
+    const dmp_ext_fds *ext;    /* the caller's fds of external regions */
+    int *ext_dup;              /* per external index: our copy above the image's
+                                  fds (one of files), or -1 */
     dmp_blob blob;
     double t_start, t_pages, t_pages_done;
 } restore_job;
@@ -353,7 +415,7 @@ typedef struct restore_job {
 /* Checks while nothing is changed yet. */
 static int check_here(restore_job *j, tern_error *err)
 {
-    if (dmp_restore_check(&j->s, j->rank, err))
+    if (dmp_restore_check_ext(&j->s, j->rank, j->ext, err))
         return -1;
     if (!single_threaded())
         return tern_error_set(err, EBUSY, "tern restore must be single-threaded to restore");
@@ -491,6 +553,41 @@ static int open_mapped_files(restore_job *j, int floor, tern_error *err)
     return 0;
 }
 
+/* The caller's fd of every external index the image uses, copied above
+ * the image's fds (the caller's own stays as it is until the point of no
+ * return): the blob maps the regions from the copies and closes them,
+ * dmp_fds_restore gives the image's external fds copies of them. */
+static int open_external(restore_job *j, int floor, tern_error *err)
+{
+    const dmp_state *s = &j->s;
+    int n = j->ext && j->ext->fd ? j->ext->n : 0;
+    j->ext_dup = malloc((size_t)(n + 1) * sizeof *j->ext_dup);
+    if (!j->ext_dup)
+        return tern_error_set(err, ENOMEM, "out of memory");
+    for (int k = 0; k < n; k++)
+        j->ext_dup[k] = -1;
+    for (uint32_t i = 0; i < s->h.nregions + s->h.nfds; i++) {
+        int is_reg = i < s->h.nregions;
+        const dmp_region *r = is_reg ? &s->regions[i] : NULL;
+        const dmp_fd *f = is_reg ? NULL : &s->fds[i - s->h.nregions];
+        if (is_reg ? r->kind != DMP_R_EXTERNAL : f->kind != DMP_FD_EXTERNAL)
+            continue;
+        int64_t k = is_reg ? r->ext_index : f->ext_index;
+        if (k < 0 || k >= n)   /* check_external refused it already */
+            return tern_error_set(err, ENXIO, "external region %lld: no fd given", (long long)k);
+        if (j->ext_dup[k] < 0) {
+            int fd = fcntl(j->ext->fd[k], F_DUPFD_CLOEXEC, floor);
+            if (fd < 0)
+                return tern_error_set(err, errno, "external region %lld: fd %d: %s",
+                                      (long long)k, j->ext->fd[k], strerror(errno));
+            j->ext_dup[k] = j->files[j->nfiles++] = fd;
+        }
+        if (is_reg)
+            j->region_fd[i] = j->ext_dup[k];
+    }
+    return 0;
+}
+
 /* The fds the blob uses, moved above every fd of the image so that
  * dmp_fds_restore can set those up around them. */
 static int open_fds(restore_job *j, tern_error *err)
@@ -508,7 +605,8 @@ static int open_fds(restore_job *j, tern_error *err)
         (j->errfd = fcntl(2, F_DUPFD_CLOEXEC, floor)) < 0)
         return tern_error_set(err, errno, "fd shuffle: %s", strerror(errno));
     j->region_fd = calloc(s->h.nregions + 1, sizeof *j->region_fd);
-    j->files = calloc(s->h.nregions + 3, sizeof *j->files);
+    /* the image, a file per region at most, an fd per external index */
+    j->files = calloc(s->h.nregions + 3 + (j->ext ? (size_t)j->ext->n : 0), sizeof *j->files);
     if (!j->region_fd || !j->files)
         return tern_error_set(err, ENOMEM, "out of memory");
     if (j->imgfd >= 0) {   /* closed by the blob with the mapped files */
@@ -516,7 +614,9 @@ static int open_fds(restore_job *j, tern_error *err)
         j->imgfd = -1;
     }
     j->img_at = j->nfiles - 1;
-    return open_mapped_files(j, floor, err);
+    if (open_mapped_files(j, floor, err))
+        return -1;
+    return open_external(j, floor, err);
 }
 
 static void report_timing(const restore_job *j)
@@ -559,7 +659,8 @@ static void __attribute__((noreturn)) jump_into_blob(restore_job *j, tern_error 
     keep[nkeep++] = j->errfd;
     for (int i = 0; i < j->nfiles && nkeep < 1100; i++)
         keep[nkeep++] = j->files[i];
-    if (dmp_fds_restore(&j->s, keep, nkeep, err)) {
+    if (dmp_fds_restore(&j->s, keep, nkeep, j->ext_dup, j->ext && j->ext->fd ? j->ext->n : 0,
+                        err)) {
         dprintf(j->errfd, "tern restore: %s\n", err->msg);
         _exit(127);
     }
@@ -585,13 +686,15 @@ static void undo(restore_job *j)
         close(j->files[i]);
     free(j->files);
     free(j->region_fd);
+    free(j->ext_dup);
     dmp_state_free(&j->s);
 }
 
-int dmp_restore(tern_ckpt *c, int rank, const char *prefix, tern_error *err)
+int dmp_restore(tern_ckpt *c, int rank, const char *prefix, const dmp_ext_fds *ext,
+                tern_error *err)
 {
     restore_job j = {.c = c, .rank = rank, .prefix = prefix, .memfd = -1, .errfd = -1,
-                     .imgfd = -1, .img_at = -1};
+                     .imgfd = -1, .img_at = -1, .ext = ext};
     j.t_start = tern_now_mono();
     if (dmp_restore_trusted(c, err) || dmp_image_load(c, rank, prefix, &j.s, err))
         return -1;

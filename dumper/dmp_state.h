@@ -7,7 +7,16 @@
  * into a memfd at restore.
  *
  * All fixed-size records are stored verbatim in the image, so their layout
- * is part of the format: only append fields, bump DMP_IMAGE_VERSION.
+ * is part of the format. A change that an older reader would misread needs
+ * a new DMP_IMAGE_VERSION; meanings given to fields that used to be unused
+ * (kinds, padding), which older images never hold, bump DMP_IMAGE_MINOR.
+ *
+ * Version 1.1 (minor 1) adds external regions and fds (DMP_R_EXTERNAL,
+ * DMP_FD_EXTERNAL): shared memory the caller of the dump names, whose
+ * contents are not saved and which the caller of the restore supplies
+ * again (transparent mode's channel to the proxy). Version 1.0 images
+ * read as before; 1.0 and 1.1 records have the same sizes. (This is the
+ * process image's version, not the store's file format.)
  */
 #ifndef TERN_DUMPER_STATE_H
 #define TERN_DUMPER_STATE_H
@@ -17,6 +26,7 @@
 
 #define DMP_IMAGE_MAGIC 0x31504d44 /* "DMP1" */
 #define DMP_IMAGE_VERSION 1
+#define DMP_IMAGE_MINOR 1          /* the highest minor this reader knows */
 #define DMP_PATH_MAX 512
 #define DMP_XSAVE_MAX 4096
 #define DMP_PAGE 4096UL
@@ -25,6 +35,10 @@ enum dmp_region_kind {
     DMP_R_ANON = 1,        /* private anonymous, or private of a vanished file */
     DMP_R_FILE = 2,        /* private mapping of a file that still exists */
     DMP_R_FILE_SHARED = 3, /* shared mapping of a file that still exists */
+    DMP_R_EXTERNAL = 4,    /* shared memory named by the dump's caller: start,
+                              length, prot, offset; no pages; at restore the
+                              fd the restore's caller gives for ext_index is
+                              mapped there MAP_SHARED (image version 1.1) */
 };
 
 enum dmp_region_flags {
@@ -37,7 +51,15 @@ typedef struct dmp_region {
     uint64_t foff;                 /* file offset */
     uint64_t inode, dev;           /* of the file, as stat saw it at dump */
     uint64_t fsize;
-    int64_t mtime_sec, mtime_nsec;
+    union {
+        struct {
+            int64_t mtime_sec, mtime_nsec;   /* the file kinds */
+        };
+        struct {
+            int64_t ext_index;             /* DMP_R_EXTERNAL: k in the caller's list */
+            int64_t ext_reserved;
+        };
+    };
     uint32_t prot;                 /* PROT_* */
     uint32_t kind;                 /* dmp_region_kind */
     uint32_t flags;                /* dmp_region_flags */
@@ -81,13 +103,16 @@ enum dmp_fd_kind {
     DMP_FD_FILE = 1,               /* regular file or directory: path, flags, pos */
     DMP_FD_DEV = 2,                /* /dev/null, a terminal, ...: reopened by path */
     DMP_FD_INHERIT = 3,            /* a pipe on 0..2: takes tern restore's own fd */
+    DMP_FD_EXTERNAL = 4,           /* the object of external region ext_index (a
+                                      memfd): takes the restore caller's fd for it
+                                      (image version 1.1) */
 };
 
 typedef struct dmp_fd {
     int32_t fd;
     int32_t kind;
     int32_t flags;                 /* open flags from fdinfo (O_CLOEXEC included) */
-    int32_t pad;
+    int32_t ext_index;             /* DMP_FD_EXTERNAL: k in the caller's list; else 0 */
     int64_t pos;
     char path[DMP_PATH_MAX];
 } dmp_fd;
@@ -117,7 +142,7 @@ typedef struct dmp_header {
     dmp_sigaction sigact[64];      /* index = signal number - 1 */
     int64_t itimer[3][4];          /* interval sec/usec, value sec/usec */
     int32_t shared_pending;        /* first nsiginfo entries that are process-wide */
-    int32_t pad;
+    uint32_t minor;                /* format minor (0 in images older than 1.1) */
     char cwd[DMP_PATH_MAX];
     char kernel[128];              /* uname -r at dump, for error messages */
 } dmp_header;

@@ -1,4 +1,4 @@
-#define _GNU_SOURCE /* O_DIRECTORY, O_CLOEXEC */
+#define _GNU_SOURCE /* realpath, unlinkat */
 /* A job directory: finding it, opening it safely, its job file, what an
  * earlier run left in it (jobdir.h). */
 #include <dirent.h>
@@ -175,18 +175,9 @@ int jobs_resolve_dir(const char *verb, const char *arg, const char *job, jobdir 
 }
 
 /* ---- what an earlier run left ---------------------------------------------- */
-/* A listing of d (closedir() closes it; d->fd stays open). */
-static DIR *listing(const jobdir *d)
-{
-    int fd = openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!dir && fd >= 0) close(fd);
-    return dir;
-}
-
 int jobdir_has_checkpoints(const jobdir *d)
 {
-    DIR *dir = listing(d);
+    DIR *dir = tern_pdir_list(d->fd);  /* its own descriptor: d->fd stays open */
     if (!dir) return 0;
     struct dirent *e;
     int n = 0;
@@ -200,7 +191,7 @@ int jobdir_has_checkpoints(const jobdir *d)
 
 void jobdir_clear(const jobdir *d)
 {
-    DIR *dir = listing(d);
+    DIR *dir = tern_pdir_list(d->fd);  /* its own descriptor: d->fd stays open */
     if (!dir) return;
     struct dirent *e;
     while ((e = readdir(dir))) {

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "jobdir.h"
 #include "launch.h"
+#include "mode.h"
 #include "mpirun_args.h"
 #include "options.h"
 #include "placement.h"
@@ -299,6 +300,20 @@ static void prepare_launch(const restart_job *r, jobs_launch *L)
     L->ctx = o->ctx;
 }
 
+/* A transparent checkpoint (its ranks saved the proxy's state): the
+ * restart runs under tern-proxy, which restores each application image. */
+static int transparent_ckpt(const restart_job *r)
+{
+    tern_segment_info *segs = NULL;
+    int n = 0, found = 0;
+    tern_error err = {0};
+    if (tern_ckpt_segments(r->c, 0, &segs, &n, &err)) return 0;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(segs[i].name, "px.state")) found = 1;
+    free(segs);
+    return found;
+}
+
 /* Runs the job in the directory it was started from; its exit status. */
 static int launch(const restart_job *r)
 {
@@ -313,9 +328,18 @@ static int launch(const restart_job *r)
     }
     jobs_launch L;
     prepare_launch(r, &L);
+    strv prog = {0};
+    sv_push_all(&prog, r->prog);
+    L.prog = prog;
+    if (transparent_ckpt(r) && jobs_mode_setup(&L, JOBS_MODE_TRANSPARENT) < 0) {
+        sv_free(&L.prog);
+        sv_free(&L.saved_args);
+        return 2;
+    }
     const char *cwd = jobfile_get(&r->jf, "cwd");
     if (cwd && jobs_is_dir(cwd) && chdir(cwd)) {}
     int rc = jobs_launch_and_follow(&L);
+    sv_free(&L.prog);
     sv_free(&L.saved_args);
     return rc < 0 ? 2 : rc;
 }

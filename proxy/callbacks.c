@@ -72,6 +72,29 @@ int px_MPI_Op_create(px_ctx *x)
     return px_end(x, rc);
 }
 
+/* A checkpoint keeps a user op as its slot, the application's function and
+ * whether it commutes; a restart makes it again at the same slot. */
+int px_op_save(void *ext, MPI_Op op, uint64_t rec[3])
+{
+    uintptr_t s = (uintptr_t)ext;
+    if (s < 1 || s > NSLOTS) return -1;
+    int commute = 1;
+    MPI_Op_commutative(op, &commute);
+    rec[0] = s - 1;
+    rec[1] = op_fn[s - 1];
+    rec[2] = (uint64_t)commute;
+    return 0;
+}
+
+int px_op_restore(const uint64_t rec[3], MPI_Op *op, void **ext)
+{
+    if (rec[0] >= NSLOTS || op_fn[rec[0]]) return -1;
+    if (MPI_Op_create(op_tramp[rec[0]], (int)rec[2], op) != MPI_SUCCESS) return -1;
+    op_fn[rec[0]] = rec[1];
+    *ext = (void *)(uintptr_t)(rec[0] + 1);
+    return 0;
+}
+
 void px_op_forget(void *ext)
 {
     uintptr_t s = (uintptr_t)ext;

@@ -19,48 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tern.h"
 
 int px_initialized, px_finalized;
 int px_argc;
 char **px_argv;
-
-/* libtern's MPI_Init checks whether the application can ever reach a
- * snapshot point (it imports tern_snapshot); in transparent mode the proxy
- * is that application, and it will (the next issue). Until then it says so
- * itself, in its own words (px_event_unservable). */
-__attribute__((used)) static int (*const proxy_snapshots)(void) = tern_snapshot;
-
-#define NOT_YET "transparent mode cannot checkpoint yet"
-
-/* `tern checkpoint` answers at once when the events say the job cannot be
- * served (jobs/request.c); `tern run` prints it as a warning. */
-static void event_unservable(int rank)
-{
-    const char *dir = getenv("TERN_DIR");
-    if (rank != 0 || !dir || !*dir) return;
-    char path[4200], line[256];
-    snprintf(path, sizeof path, "%s/events", dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0666);
-    if (fd < 0) return;
-    int n = snprintf(line, sizeof line, "no_snapshot_points reason=%s\n", NOT_YET);
-    ssize_t w = write(fd, line, (size_t)n);
-    (void)w;
-    close(fd);
-}
-
-/* the trigger signal is tern's (not forwarded to the application); until
- * transparent checkpoints exist it does nothing */
-static void quiet_trigger(void)
-{
-    const char *s = getenv("TERN_SIGNAL");
-    if (!s || !*s) return;
-    for (int sig = 1; sig < NSIG; sig++) {
-        const char *ab = sigabbrev_np(sig);
-        if (ab && (!strcmp(s, ab) || (!strncmp(s, "SIG", 3) && !strcmp(s + 3, ab)) || atoi(s) == sig))
-            signal(sig, SIG_IGN);
-    }
-}
 
 static void init_answer(px_ctx *x, int provided)
 {
@@ -80,10 +42,6 @@ int px_MPI_Init_thread(px_ctx *x)
     if (rc != MPI_SUCCESS) return px_end(x, rc);
     px_initialized = 1;
     px_handles_init();
-    quiet_trigger();
-    int rank = 0;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    event_unservable(rank);
     init_answer(x, provided);
     return px_end(x, rc);
 }

@@ -107,9 +107,30 @@ void *px_h(px_ctx *x, uint64_t id)
     return e->h;
 }
 
+/* A restart makes requests again at the ids the application holds. */
+static uint64_t forced = TW_ID_BAD;
+
+static void slot_chunk(uint64_t id)
+{
+    uint64_t i = id - TP_N;
+    if (i >= (uint64_t)CHUNK * NCHUNKS) px_fatal("more than %u MPI handles at once", CHUNK * NCHUNKS);
+    if (!chunks[i / CHUNK] && !(chunks[i / CHUNK] = calloc(CHUNK, sizeof(px_ent))))
+        px_fatal("out of memory for the handle registry");
+}
+
 static uint64_t new_id(void)
 {
-    if (nfree) return freelist[--nfree];
+    if (forced != TW_ID_BAD) {
+        uint64_t id = forced;
+        forced = TW_ID_BAD;
+        slot_chunk(id);
+        return id;
+    }
+    if (nfree) {
+        uint64_t id = freelist[--nfree];
+        slot_chunk(id);   /* a restart's holes may lie in chunks never used */
+        return id;
+    }
     uint64_t id = hiwater++;
     uint64_t i = id - TP_N;
     if (i >= (uint64_t)CHUNK * NCHUNKS) px_fatal("more than %u MPI handles at once", CHUNK * NCHUNKS);
@@ -174,4 +195,50 @@ uint64_t px_null_id(int kind)
 void px_handles_init(void)
 {
     for (uint64_t id = 0; id < TP_N; id++) rev_put(px_predef[id], id);
+}
+
+/* ---- checkpoints (ckpt.c, restore.c) ------------------------------------------------ */
+uint64_t px_ent_next(uint64_t id)
+{
+    for (id = id < TP_N ? TP_N : id + 1; id < hiwater; id++)
+        if (px_ent_of(id)) return id;
+    return TW_ID_BAD;
+}
+
+uint64_t px_ids_hiwater(void)
+{
+    return hiwater;
+}
+
+void px_force_id(uint64_t id)
+{
+    forced = id;
+}
+
+void px_reg_at(uint64_t id, void *h, int kind, uint32_t refs)
+{
+    slot_chunk(id);
+    px_ent *e = &chunks[(id - TP_N) / CHUNK][(id - TP_N) % CHUNK];
+    memset(e, 0, sizeof *e);
+    e->h = h;
+    e->kind = (uint32_t)kind;
+    e->refs = refs;
+    rev_put(h, id);
+    if (kind == TK_COMM) px_comm_tag(h, id);
+    if (id >= hiwater) hiwater = id + 1;
+}
+
+void px_ids_restored(uint64_t hw)
+{
+    if (hw > hiwater) hiwater = hw;
+    nfree = 0;
+    for (uint64_t id = hiwater; id-- > TP_N;) {
+        if (px_ent_of(id)) continue;
+        if (nfree == freecap) {
+            freecap = freecap ? freecap * 2 : 1024;
+            freelist = realloc(freelist, freecap * sizeof *freelist);
+            if (!freelist) px_fatal("out of memory for the handle registry");
+        }
+        freelist[nfree++] = id;
+    }
 }

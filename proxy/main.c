@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "binary.h"
+#include "ckpt.h"
 #include "life.h"
 #include "px_dispatch.h"
 #include "serve.h"
@@ -117,6 +118,10 @@ int main(int argc, char **argv)
     int fd;
     if (tern_chan_create(TW_CHANNEL_BYTES, &c, &fd, &err)) px_fatal("%s", err.msg);
     px_life_init();
+    /* transparent mode's protocol: libtern calls the proxy's hooks */
+    tern_tm_enable(&px_tm_hooks);
+    const char *restart = getenv("TERN_RESTART");
+    if (restart && *restart) px_restart(c, fd);   /* the application comes from the checkpoint */
     /* SIGCHLD waits until px_app names the child: one that ends at once
      * (a program that never calls MPI) must still end the proxy */
     sigset_t chld, old;
@@ -131,9 +136,5 @@ int main(int argc, char **argv)
     /* a rank is two processes: Open MPI's progress loop in the proxy gives
      * the core away when it has nothing to do (unless the user chose) */
     setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
-    /* the interval is a checkpoint trigger: transparent checkpoints are the
-     * next issue's, and libtern in the proxy must not wait for a snapshot
-     * point that never comes (the job's events say so instead) */
-    unsetenv("TERN_INTERVAL");
     px_serve(c);
 }

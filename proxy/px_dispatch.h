@@ -18,6 +18,9 @@
  *   layout.c     a datatype's extents and its blocks
  *   requests.c   requests: their buffers, completion, MPI_Start, frees
  *   callbacks.c  user ops, error handlers, keyvals, attributes, Bsend buffer
+ *   block.c      blocking calls made so that the protocol is served meanwhile
+ *   ckpt.c       the protocol's hooks: the rank's state saved, the application frozen
+ *   restore.c    a restart: the state rebuilt, the application restored
  *   env.c        MPI_Init/Finalize/Abort, the job's event
  *   tern_elf.c   what a program binary imports (tern_elf.h; also used by jobs/)
  *   binary.c     programs transparent mode refuses, told before they start
@@ -35,6 +38,7 @@
 #include <sys/uio.h>
 
 #include "tern_calls.h"
+#include "tern_tm.h"
 #include "tern_wire.h"
 
 #pragma GCC visibility push(hidden)
@@ -126,6 +130,16 @@ void px_handles_init(void);
 uint64_t px_comm_id(MPI_Comm real);
 void px_comm_tag(MPI_Comm c, uint64_t id);
 void px_op_forget(void *ext);   /* a user op's slot is free again (callbacks.c) */
+/* checkpoints: live ids in order (TW_ID_BAD at the end), the next id never
+ * used; a restart puts entries back at their ids, makes the next px_reg use
+ * id, and rebuilds the free list once all are back */
+uint64_t px_ent_next(uint64_t id);
+uint64_t px_ids_hiwater(void);
+void px_reg_at(uint64_t id, void *h, int kind, uint32_t refs);
+void px_force_id(uint64_t id);
+void px_ids_restored(uint64_t hiwater);
+int px_op_save(void *ext, MPI_Op op, uint64_t rec[3]);
+int px_op_restore(const uint64_t rec[3], MPI_Op *op, void **ext);
 
 /* ---- layouts (layout.c) ---------------------------------------------------------------- */
 typedef struct {
@@ -140,6 +154,9 @@ void px_dtinfo(px_ctx *x, uint64_t id, MPI_Datatype dt);
 
 /* ---- the application's memory (mem.c) ------------------------------------------------ */
 extern pid_t px_app;
+/* Set while a restart makes requests again: reads of the application give
+ * zeros (its image is not back yet; what they prefill is never written back). */
+extern int px_mem_blind;
 int px_read(uint64_t addr, void *dst, size_t n);
 int px_write(uint64_t addr, const void *src, size_t n);
 int px_writev(const struct iovec *local, int nl, const struct iovec *remote, int nr);
@@ -161,8 +178,41 @@ static inline int px_live(int root) { return root != MPI_PROC_NULL; }
 /* ---- requests (requests.c) -------------------------------------------------------------- */
 void px_out_req(px_ctx *x, uint64_t a, MPI_Request r, int persistent);
 int px_requests_pending(void);   /* requests freed while active, still tested */
+/* Active requests whose progress may run a user op (an upcall): while there
+ * are any, the proxy makes no MPI call between the application's calls. */
+extern int px_uop_active;
 void px_requests_poll(void);
 void px_requests_finish(void);
+/* checkpoints (requests.c): write back what completed (the cut), the
+ * requests' records, and at a restart the requests made again */
+int px_requests_quiesce(char *why, size_t len);
+int px_requests_save(unsigned char **buf, size_t *len);
+int px_requests_restore(const unsigned char *p, size_t n, char *why, size_t len);
+
+/* ---- blocking calls (block.c) ----------------------------------------------------------- */
+/* Waits for r, serving the protocol meanwhile (not READY: a started
+ * collective). */
+int px_block(MPI_Request *r, MPI_Status *st);
+/* Where the current call is, for a cut that runs while it waits (ckpt.c
+ * saves it): PX_REDO, made again from its bytes after a restart; PX_SENT,
+ * the same but its sends are done (the drain completes them). */
+enum { PX_IDLE = 0, PX_REDO = 1, PX_SENT = 2 };
+extern int px_phase;
+/* A restarted call whose sends were done before the checkpoint. */
+extern int px_skip_send;
+int px_b_MPI_Send(const void *buf, int count, MPI_Datatype dt, int dest, int tag, MPI_Comm comm);
+int px_b_MPI_Ssend(const void *buf, int count, MPI_Datatype dt, int dest, int tag, MPI_Comm comm);
+int px_b_MPI_Rsend(const void *buf, int count, MPI_Datatype dt, int dest, int tag, MPI_Comm comm);
+int px_b_MPI_Recv(void *buf, int count, MPI_Datatype dt, int source, int tag, MPI_Comm comm, MPI_Status *st);
+int px_b_MPI_Sendrecv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, int dest, int sendtag,
+                      void *recvbuf, int recvcount, MPI_Datatype recvtype, int source, int recvtag,
+                      MPI_Comm comm, MPI_Status *st);
+int px_b_MPI_Sendrecv_replace(void *buf, int count, MPI_Datatype dt, int dest, int sendtag, int source,
+                              int recvtag, MPI_Comm comm, MPI_Status *st);
+int px_b_MPI_Probe(int source, int tag, MPI_Comm comm, MPI_Status *st);
+int px_b_MPI_Mprobe(int source, int tag, MPI_Comm comm, MPI_Message *msg, MPI_Status *st);
+/* Wait until one of the Test family's calls says done (requests.c) */
+void px_waiting(void);
 
 /* ---- serving (serve.c) ------------------------------------------------------------------ */
 /* An upcall during the current call: the data is in the channel at
@@ -170,6 +220,11 @@ void px_requests_finish(void);
 size_t px_upcall(uint32_t kind, size_t len);
 unsigned char *px_area(void);
 size_t px_area_cap(void);
+/* The call being served, as it came (for a checkpoint that comes while it
+ * waits), and the depth of calls made from inside upcalls. */
+const unsigned char *px_call_bytes(size_t *len, uint32_t *call);
+void px_call_set(const unsigned char *p, size_t len);
+extern int px_nested;
 
 /* ---- the job (env.c, life.c) ------------------------------------------------------------- */
 extern int px_initialized, px_finalized;

@@ -11,6 +11,7 @@
  */
 #include "px_answer.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,13 @@ typedef struct px_req {
     px_alloc *arena;
     px_refetch *refetch;
     int active;    /* posted or started, not completed */
-    int written;   /* written back already (MPI_Request_get_status) */
+    int written;   /* written back already (MPI_Request_get_status, a checkpoint) */
+    int persistent;
+    int uop;       /* a collective with a user op: progress may upcall */
+    int done;      /* a checkpoint found it complete: st is its status */
+    MPI_Status st;
+    unsigned char *call;   /* the call that made it (a restart makes it again) */
+    size_t call_len;
 } px_req;
 
 typedef struct detached {
@@ -28,13 +35,24 @@ typedef struct detached {
     px_req *q;
 } detached;
 static detached *freed_active;
+int px_uop_active;   /* active requests whose progress may need an upcall */
+
+static void uop_done(px_req *q)
+{
+    if (q && q->uop) {
+        q->uop = 0;
+        px_uop_active--;
+    }
+}
 
 static void req_free(px_req *q)
 {
     if (!q) return;
+    uop_done(q);
     px_wb_free(q->wb);
     px_arena_free(q->arena);
     px_refetch_free(q->refetch);
+    free(q->call);
     free(q);
 }
 
@@ -50,6 +68,18 @@ void px_out_req(px_ctx *x, uint64_t a, MPI_Request r, int persistent)
     q->arena = x->arena;
     q->refetch = x->refetch;
     q->active = !persistent;
+    q->persistent = persistent;
+    if (x->user_op && q->active) {
+        q->uop = 1;
+        px_uop_active++;
+    }
+    size_t n;
+    uint32_t call;
+    const unsigned char *b = px_call_bytes(&n, &call);
+    if (b && n && (q->call = malloc(n))) {
+        memcpy(q->call, b, n);
+        q->call_len = n;
+    }
     x->wb = NULL;
     x->arena = NULL;
     x->refetch = NULL;
@@ -73,7 +103,8 @@ static uint64_t completed(px_ctx *x, uint64_t id, MPI_Request r, const MPI_Statu
     if (q->active && !q->written && (!st || st->MPI_ERROR != MPI_ERR_PENDING))
         for (px_wb *b = q->wb; b; b = b->next) px_wb_emit(x, b, st);
     if (st && st->MPI_ERROR == MPI_ERR_PENDING) return id;
-    q->active = q->written = 0;
+    q->active = q->written = q->done = 0;
+    uop_done(q);
     if (r != MPI_REQUEST_NULL) return id;   /* a persistent request stays, inactive */
     req_free(q);
     px_ent_of(id)->ext = NULL;
@@ -114,7 +145,9 @@ static int one(px_ctx *x, int test)
     MPI_Status st;
     px_status_prep(&st);
     int flag = 1;
-    int rc = test ? MPI_Test(&r, &flag, &st) : MPI_Wait(&r, &st);
+    int rc;
+    /* a wait is tests with the protocol served between them (block.c) */
+    while ((rc = MPI_Test(&r, &flag, &st)) == MPI_SUCCESS && !flag && !test) px_waiting();
     if (flag) {
         uint64_t nid = completed(x, id, r, &st);
         if (nid != id) px_out_h(x, a_req, nid);
@@ -155,7 +188,8 @@ static int all(px_ctx *x, int test)
     MPI_Request *r = reqs_of(x, ids, n);
     MPI_Status *st = statuses(x, n);
     int flag = 1;
-    int rc = test ? MPI_Testall(n, r, &flag, st) : MPI_Waitall(n, r, st);
+    int rc;
+    while ((rc = MPI_Testall(n, r, &flag, st)) == MPI_SUCCESS && !flag && !test) px_waiting();
     if (flag && (rc == MPI_SUCCESS || rc == MPI_ERR_IN_STATUS)) {
         completed_some(x, a_reqs, ids, r, st, NULL, n);
         px_out_statuses(x, a_st, st, n);
@@ -176,7 +210,8 @@ static int any(px_ctx *x, int test)
     MPI_Status st;
     px_status_prep(&st);
     int idx = MPI_UNDEFINED, flag = 1;
-    int rc = test ? MPI_Testany(n, r, &idx, &flag, &st) : MPI_Waitany(n, r, &idx, &st);
+    int rc;
+    while ((rc = MPI_Testany(n, r, &idx, &flag, &st)) == MPI_SUCCESS && !flag && !test) px_waiting();
     if (flag && idx != MPI_UNDEFINED && idx >= 0 && idx < n) {
         uint64_t nid = completed(x, ids[idx], r[idx], &st);
         if (nid != ids[idx]) px_out_h(x, a_reqs + (uint64_t)idx * 8, nid);
@@ -198,7 +233,8 @@ static int some(px_ctx *x, int test)
     MPI_Request *r = reqs_of(x, ids, n);
     MPI_Status *st = statuses(x, n);
     int *idx = px_alloc_bytes(x, (size_t)(n > 0 ? n : 1) * sizeof *idx), outcount = MPI_UNDEFINED;
-    int rc = test ? MPI_Testsome(n, r, &outcount, idx, st) : MPI_Waitsome(n, r, &outcount, idx, st);
+    int rc;
+    while ((rc = MPI_Testsome(n, r, &outcount, idx, st)) == MPI_SUCCESS && outcount == 0 && !test) px_waiting();
     if (outcount != MPI_UNDEFINED && outcount > 0 && (rc == MPI_SUCCESS || rc == MPI_ERR_IN_STATUS)) {
         completed_some(x, a_reqs, ids, r, st, idx, outcount);
         px_out(x, a_idx, idx, (size_t)outcount * sizeof *idx);
@@ -226,7 +262,10 @@ int px_MPI_Start(px_ctx *x)
     px_req *q = req_of(id);
     int rc = refetch(q);
     if (rc == MPI_SUCCESS) rc = MPI_Start(&r);
-    if (rc == MPI_SUCCESS && q) q->active = 1;
+    if (rc == MPI_SUCCESS && q) {
+        q->active = 1;
+        q->written = q->done = 0;
+    }
     return px_end(x, rc);
 }
 
@@ -239,7 +278,10 @@ int px_MPI_Startall(px_ctx *x)
     for (int i = 0; i < n && rc == MPI_SUCCESS; i++) rc = refetch(req_of(ids[i]));
     if (rc == MPI_SUCCESS) rc = MPI_Startall(n, r);
     for (int i = 0; i < n && rc == MPI_SUCCESS; i++)
-        if (req_of(ids[i])) req_of(ids[i])->active = 1;
+        if (req_of(ids[i])) {
+            req_of(ids[i])->active = 1;
+            req_of(ids[i])->written = req_of(ids[i])->done = 0;
+        }
     return px_end(x, rc);
 }
 
@@ -327,4 +369,184 @@ void px_requests_finish(void)
         MPI_Wait(&d->r, &st);
         finish(d, &st);
     }
+}
+
+/* ---- checkpoints ------------------------------------------------------------------------- */
+/* At the cut (after the drain): what has completed is written back into the
+ * application now (it may be, any time before its completion call), so that
+ * its image holds it and a restart needs only the status. What is still
+ * active must be a receive, made again after a restart. */
+int px_requests_quiesce(char *why, size_t len)
+{
+    if (freed_active) px_requests_poll();
+    if (freed_active) {
+        snprintf(why, len, "a request the application freed while active (MPI_Request_free) is still pending");
+        return -1;
+    }
+    for (uint64_t id = px_ent_next(0); id != TW_ID_BAD; id = px_ent_next(id)) {
+        px_ent *e = px_ent_of(id);
+        if (e->kind != TK_REQ || !e->ext) continue;
+        px_req *q = e->ext;
+        if (!q->active) {
+            q->done = 0;
+            continue;
+        }
+        int flag = 0;
+        MPI_Status st;
+        px_status_prep(&st);
+        if (MPI_Request_get_status(e->h, &flag, &st) != MPI_SUCCESS) {
+            snprintf(why, len, "MPI_Request_get_status failed on a pending request");
+            return -1;
+        }
+        if (!flag) {
+            if (!q->call) {
+                snprintf(why, len, "a pending request whose call was not kept");
+                return -1;
+            }
+            q->done = 0;
+            continue;
+        }
+        if (!q->written) {
+            px_ctx none;
+            memset(&none, 0, sizeof none);
+            for (px_wb *b = q->wb; b; b = b->next) px_wb_emit(&none, b, &st);
+        }
+        q->written = 1;
+        q->done = 1;
+        q->st = st;
+    }
+    return 0;
+}
+
+typedef struct {
+    uint64_t id;
+    uint32_t persistent, active, done, call_len;
+    MPI_Status st;
+} req_rec;
+
+int px_requests_save(unsigned char **buf, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    unsigned char *b = malloc(cap);
+    if (!b) return -1;
+    for (uint64_t id = px_ent_next(0); id != TW_ID_BAD; id = px_ent_next(id)) {
+        px_ent *e = px_ent_of(id);
+        if (e->kind != TK_REQ || !e->ext) continue;
+        px_req *q = e->ext;
+        req_rec r = {id, (uint32_t)q->persistent, (uint32_t)q->active, (uint32_t)(q->active && q->done),
+                     (uint32_t)q->call_len, q->st};
+        size_t need = n + sizeof r + q->call_len;
+        if (need > cap) {
+            while (cap < need) cap *= 2;
+            unsigned char *nb = realloc(b, cap);
+            if (!nb) {
+                free(b);
+                return -1;
+            }
+            b = nb;
+        }
+        memcpy(b + n, &r, sizeof r);
+        if (q->call_len) memcpy(b + n + sizeof r, q->call, q->call_len);
+        n = need;
+    }
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
+/* ---- a restart: the requests made again ---------------------------------------------------- */
+static int done_query(void *extra, MPI_Status *st)
+{
+    *st = *(const MPI_Status *)extra;
+    return MPI_SUCCESS;
+}
+
+static int done_free(void *extra)
+{
+    free(extra);
+    return MPI_SUCCESS;
+}
+
+static int done_cancel(void *extra, int complete)
+{
+    (void)extra;
+    (void)complete;
+    return MPI_SUCCESS;
+}
+
+/* A request that had completed: a generalized request, complete, whose
+ * status is the saved one (Open MPI's own: tern's counters saw it already). */
+static int make_done(uint64_t id, const req_rec *r, char *why, size_t len)
+{
+    MPI_Status *st = malloc(sizeof *st);
+    MPI_Request g = MPI_REQUEST_NULL;
+    if (!st) return snprintf(why, len, "out of memory"), -1;
+    *st = r->st;
+    /* the error field is Open MPI's request error for a generalized one */
+    if (st->MPI_ERROR != MPI_ERR_TRUNCATE) st->MPI_ERROR = MPI_SUCCESS;
+    if (PMPI_Grequest_start(done_query, done_free, done_cancel, st, &g) != MPI_SUCCESS ||
+        PMPI_Grequest_complete(g) != MPI_SUCCESS) {
+        free(st);
+        return snprintf(why, len, "cannot make the completed request %llu again", (unsigned long long)id), -1;
+    }
+    px_req *q = calloc(1, sizeof *q);
+    if (!q) return snprintf(why, len, "out of memory"), -1;
+    q->active = 1;
+    q->written = 1;
+    px_reg_at(id, g, TK_REQ, 1);
+    px_ent_of(id)->ext = q;
+    return 0;
+}
+
+/* A request still active (a receive) or persistent: its call made again,
+ * at its id, its answer to the application dropped (the application holds
+ * the id already). */
+static int make_again(uint64_t id, const req_rec *r, const unsigned char *call, char *why, size_t len)
+{
+    const tw_call *h = (const tw_call *)call;
+    if (r->call_len < sizeof *h || h->call >= TC_N || !px_dispatch[h->call])
+        return snprintf(why, len, "request %llu: its saved call is not one this proxy knows", (unsigned long long)id), -1;
+    unsigned char *in = malloc(r->call_len), *out = malloc(65536);
+    if (!in || !out) {
+        free(in);
+        free(out);
+        return snprintf(why, len, "out of memory"), -1;
+    }
+    memcpy(in, call, r->call_len);
+    px_ctx x;
+    px_ctx_init(&x, in, r->call_len, out, 65536);
+    px_force_id(id);
+    px_call_set(in, r->call_len);
+    int rc = px_dispatch[h->call](&x);
+    px_call_set(NULL, 0);
+    px_force_id(TW_ID_BAD);
+    free(in);
+    free(out);
+    px_req *q = req_of(id);
+    if (rc != MPI_SUCCESS || !q)
+        return snprintf(why, len, "request %llu: %s failed when made again", (unsigned long long)id,
+                        px_names[h->call]), -1;
+    if (r->persistent && r->active && !r->done) {
+        MPI_Request rq = px_h(NULL, id);
+        if (MPI_Start(&rq) != MPI_SUCCESS)
+            return snprintf(why, len, "request %llu: MPI_Start failed when made again", (unsigned long long)id), -1;
+        q->active = 1;
+    }
+    return 0;
+}
+
+int px_requests_restore(const unsigned char *p, size_t n, char *why, size_t len)
+{
+    size_t at = 0;
+    while (at < n) {
+        req_rec r;
+        if (n - at < sizeof r) return snprintf(why, len, "the saved requests are truncated"), -1;
+        memcpy(&r, p + at, sizeof r);
+        at += sizeof r;
+        if (r.call_len > n - at) return snprintf(why, len, "the saved requests are truncated"), -1;
+        int rc = r.done && !r.persistent ? make_done(r.id, &r, why, len) : make_again(r.id, &r, p + at, why, len);
+        if (rc) return -1;
+        at += r.call_len;
+    }
+    return 0;
 }

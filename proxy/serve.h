@@ -8,6 +8,11 @@
 
 /* Serve the application's calls until it ends (the proxy ends with it). */
 void px_serve(tern_chan *c) __attribute__((noreturn));
+/* A restart: the channel, then the call the application was waiting in
+ * when the checkpoint was taken (already in the channel, len bytes). */
+void px_serve_init(tern_chan *c);
+void px_serve_adopted(size_t len);
+tern_chan *px_chan(void);
 
 #pragma GCC visibility pop
 #endif

@@ -73,6 +73,7 @@ void sh_begin(sh_msg *m, unsigned call, unsigned n)
     memset(m->off, 0, 2 * n * sizeof(uint32_t));
     m->cur = align16(sizeof *h + n * (8 + 4 + 4));
     m->cap = area_cap;
+    tern_chan_draft(chan, m->cur);   /* a checkpoint meanwhile keeps what is written */
     m->ret_id = TW_ID_NULLPTR;
 }
 
@@ -84,6 +85,7 @@ static void *inl_room(sh_msg *m, unsigned k, size_t n)
     m->off[k] = (uint32_t)m->cur;
     m->len[k] = (uint32_t)n;
     m->cur = align16(m->cur + n);
+    tern_chan_draft(chan, m->cur);
     return p;
 }
 

@@ -530,6 +530,59 @@ d += ['#define TW_PREDEF_ADDR(name, size, kind) (void *)&name,',
      'void *const px_predef[TP_N] = { TC_PREDEFINED(TW_PREDEF_ADDR) };',
      '#define TW_PREDEF_KIND(name, size, kind) kind,',
      'const unsigned char px_predef_kind[TP_N] = { TC_PREDEFINED(TW_PREDEF_KIND) };', '']
+# Transparent mode's checkpoints need a proxy that answers the protocol at
+# any moment (coord/tern_tm.h): a blocking call is made as its nonblocking
+# form and waited for with polls (px_block), the blocking point-to-point
+# calls are proxy/block.c's, and every collective first passes the gate.
+BLOCKING_HAND = {'MPI_Send', 'MPI_Ssend', 'MPI_Rsend', 'MPI_Recv', 'MPI_Sendrecv',
+                 'MPI_Sendrecv_replace', 'MPI_Probe', 'MPI_Mprobe'}
+
+
+def first_comm(n):
+    for x in protos[n]['params']:
+        if x['type'] == 'MPI_Comm':
+            return x['name']
+    return None
+
+
+def nb_form(n):
+    i = 'MPI_I' + n[4].lower() + n[5:]
+    return i if i in protos else None
+
+
+blocking_wrappers = []
+for n in calls:
+    if entry_of(n)['cls'] != 'gen' or wrap_class.get(n, ('',))[0] != 'coll' or not nb_form(n):
+        continue
+    p = protos[n]
+    params = ', '.join(x['text'] for x in p['params'])
+    args = ', '.join(x['name'] for x in p['params'])
+    blocking_wrappers += [
+        'static int px_b_%s(%s)\n{' % (n, params),
+        '    int rc_ = tern_tm_gate(%s, 0);' % first_comm(n),
+        '    MPI_Request r_ = MPI_REQUEST_NULL;',
+        '    if (rc_ == MPI_SUCCESS) rc_ = %s(%s, &r_);' % (nb_form(n), args),
+        '    if (rc_ == MPI_SUCCESS) rc_ = px_block(&r_, MPI_STATUS_IGNORE);',
+        '    return rc_;\n}\n']
+d += blocking_wrappers
+
+
+def call_name(n):
+    if n in BLOCKING_HAND or (wrap_class.get(n, ('',))[0] == 'coll' and nb_form(n)):
+        return 'px_b_' + n
+    return n
+
+
+def gate_line(n):
+    """a nonblocking collective or a constructor waits at the gate"""
+    cls = wrap_class.get(n, ('',))[0]
+    if cls not in ('icoll', 'ictor', 'ctor') or not first_comm(n):
+        return None
+    barrier = 1 if cls == 'ctor' and n != 'MPI_Comm_create_group' else 0
+    return '    { int g_ = tern_tm_gate(%s, %d); if (g_ != MPI_SUCCESS) return px_end(x, g_); }' % (
+        first_comm(n), barrier)
+
+
 table = []
 for n in calls:
     ent = entry_of(n)
@@ -550,7 +603,9 @@ for n in calls:
     d.extend(L)
     d.append('    if (x->fail) return px_end(x, x->fail);')
     ret = protos[n]['ret']
-    call = '%s(%s)' % (n, ', '.join(args))
+    if gate_line(n):
+        d.append(gate_line(n))
+    call = '%s(%s)' % (call_name(n), ', '.join(args))
     if ret == 'int':
         d.append('    int rc_ = %s;' % call)
     elif ret == 'MPI_Fint':

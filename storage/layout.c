@@ -137,6 +137,11 @@ int tern_attr_put_i64(hid_t obj, const char *name, int64_t v)
     return put(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v, 1, 1);
 }
 
+int tern_attr_put_u32(hid_t obj, const char *name, uint32_t v)
+{
+    return put(obj, name, H5T_STD_U32LE, H5T_NATIVE_UINT32, &v, 1, 1);
+}
+
 int tern_attr_put_i32(hid_t obj, const char *name, int32_t v)
 {
     return put(obj, name, H5T_STD_I32LE, H5T_NATIVE_INT32, &v, 1, 1);
@@ -234,6 +239,11 @@ int tern_attr_get_u64(hid_t obj, const char *name, uint64_t *v)
 int tern_attr_get_i64(hid_t obj, const char *name, int64_t *v)
 {
     return get_scalar(obj, name, H5T_NATIVE_INT64, v);
+}
+
+int tern_attr_get_u32(hid_t obj, const char *name, uint32_t *v)
+{
+    return get_scalar(obj, name, H5T_NATIVE_UINT32, v);
 }
 
 int tern_attr_get_i32(hid_t obj, const char *name, int32_t *v)

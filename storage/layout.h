@@ -20,11 +20,16 @@
 
 #include "error.h"
 
-#define TERN_FORMAT_MINOR 1
+#define TERN_FORMAT_MINOR 2
 /* Minor 1: every RAW chunk whose logical length is a multiple of
  * TERN_RAW_ALIGN starts at a file offset that is a multiple of it (root
  * attribute raw_align), so a reader can mmap it. Readers check the actual
- * offset and never rely on the attribute. */
+ * offset and never rely on the attribute.
+ * Minor 2: every segment table carries the CRC32 of its bytes, attribute
+ * TERN_SEG_CRC_ATTR of /ranks/RRRRRR/segments (uint32); readers check it
+ * where it is, and require it in files of minor 2 and later. */
+#define TERN_FORMAT_MINOR_SEG_CRC 2
+#define TERN_SEG_CRC_ATTR "crc"
 #define TERN_RAW_ALIGN 4096u
 #define TERN_NAME_MAX 200
 #define TERN_SEG_NAME_FIELD 208     /* NUL-padded name field in seg_rec */
@@ -119,6 +124,7 @@ int tern_name_ok(const char *n, size_t field);
 int tern_attr_put_str(hid_t obj, const char *name, const char *value);
 int tern_attr_put_u64(hid_t obj, const char *name, uint64_t v);
 int tern_attr_put_i64(hid_t obj, const char *name, int64_t v);
+int tern_attr_put_u32(hid_t obj, const char *name, uint32_t v);
 int tern_attr_put_i32(hid_t obj, const char *name, int32_t v);
 int tern_attr_put_i32s(hid_t obj, const char *name, const int32_t *v, size_t n);
 int tern_attr_put_u64s(hid_t obj, const char *name, const uint64_t *v, size_t n);
@@ -132,6 +138,7 @@ int tern_attr_get_str(hid_t obj, const char *name, char *buf, size_t len);
 char *tern_attr_get_str_alloc(hid_t obj, const char *name);  /* free() */
 int tern_attr_get_u64(hid_t obj, const char *name, uint64_t *v);
 int tern_attr_get_i64(hid_t obj, const char *name, int64_t *v);
+int tern_attr_get_u32(hid_t obj, const char *name, uint32_t *v);
 int tern_attr_get_i32(hid_t obj, const char *name, int32_t *v);
 /* 1-D integer attribute read into a malloc'ed array of n elements. */
 int tern_attr_get_i32s(hid_t obj, const char *name, int32_t **v, size_t *n);

@@ -142,16 +142,58 @@ static int scan(const char *dir, uint64_t **out, int *n, tern_error *err)
     return 0;
 }
 
-/* Epochs named in DIR/MANIFEST; -1 when there is none (or it is unreadable). */
-static int read_manifest(const char *dir, uint64_t **out, int *n)
+/* DIR/MANIFEST opened for reading, a regular file only: a FIFO would block
+ * the open and every read for ever (tern ls DIR hung on one), a device may
+ * act on open, and a symbolic link is nothing the writer makes (it renames
+ * a new file over the name). So: lstat first, so that nothing else is ever
+ * opened; then O_NOFOLLOW|O_NONBLOCK (should the name have been replaced
+ * in between) and fstat of the descriptor, which must be the same regular
+ * file. 1 when there is no MANIFEST, 0 with *out, -1 with err. */
+static int open_manifest(const char *dir, FILE **out, tern_error *err)
 {
-    char path[PATH_MAX], line[512];
+    char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/MANIFEST", dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    int cnt = 0, cap = 16, rc = -1;
+    struct stat st, now;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 1 : tern_error_set(err, errno, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return tern_error_set(err, EINVAL, "%s: not a regular file", path);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return 1;   /* replaced by a commit in between and not there yet */
+    if (fd < 0 && errno != ELOOP)
+        return tern_error_set(err, errno, "%s: %s", path, strerror(errno));
+    if (fd < 0 || fstat(fd, &now) != 0 || !S_ISREG(now.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        return tern_error_set(err, EINVAL, "%s: not a regular file", path);
+    }
+    /* a regular file: reads never block, O_NONBLOCK has done its job */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return tern_error_set(err, e, "%s: %s", path, strerror(e));
+    }
+    *out = f;
+    return 0;
+}
+
+/* Epochs named in DIR/MANIFEST: 0 with them, 1 when there is no usable
+ * MANIFEST (none, a header that is not ours, out of memory: the files
+ * present are then the committed ones), -1 with err when MANIFEST cannot
+ * be read or is not a regular file. */
+static int read_manifest(const char *dir, uint64_t **out, int *n, tern_error *err)
+{
+    char line[512];
+    FILE *f = NULL;
+    int rc = open_manifest(dir, &f, err);
+    if (rc)
+        return rc;
+    int cnt = 0, cap = 16;
     uint64_t *v = malloc(cap * sizeof *v);
+    rc = 1;
     if (v && fgets(line, sizeof line, f) && !strncmp(line, MANIFEST_HEADER, strlen(MANIFEST_HEADER))) {
         rc = 0;
         unsigned long long e;
@@ -161,7 +203,7 @@ static int read_manifest(const char *dir, uint64_t **out, int *n)
             if (cnt == cap) {
                 uint64_t *nv = realloc(v, (cap *= 2) * sizeof *v);
                 if (!nv) {
-                    rc = -1;
+                    rc = 1;
                     break;
                 }
                 v = nv;
@@ -172,7 +214,7 @@ static int read_manifest(const char *dir, uint64_t **out, int *n)
     fclose(f);
     if (rc) {
         free(v);
-        return -1;
+        return rc;
     }
     *out = v;
     *n = cnt;
@@ -189,7 +231,12 @@ int tern_store_list(const char *dir, uint64_t **epochs, int *n, tern_error *err)
     int nf, nm = 0;
     if (scan(dir, &files, &nf, err))
         return -1;
-    if (read_manifest(dir, &man, &nm) == 0) {
+    int m = read_manifest(dir, &man, &nm, err);
+    if (m < 0) {
+        free(files);
+        return -1;
+    }
+    if (m == 0) {
         uint64_t newest = 0;
         for (int j = 0; j < nm; j++)
             if (man[j] > newest)

@@ -122,7 +122,8 @@ static int read_crc_rows(tern_ckpt *c, const char *name, size_t es, array_crc_re
         return -1;
     int rc = H5Lexists(c->file, "/arrays_crc", H5P_DEFAULT) <= 0
                  ? 1 : tern_r_read_table(c, c->file, cpath, tern_h5_array_crc_type(),
-                                         sizeof **rows, (void **)rows, nrows, why, sizeof why);
+                                         sizeof **rows, (void **)rows, nrows, NULL, why,
+                                         sizeof why);
     if (rc > 0)
         rc = tern_error_set(err, EIO, "%s: array '%s': CRC table missing", p, name);
     else if (rc < 0)

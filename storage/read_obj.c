@@ -88,10 +88,13 @@ int tern_r_read_rows(hid_t d, hid_t type, uint64_t first, uint64_t n, void *buf)
 }
 
 int tern_r_read_table(const tern_ckpt *c, hid_t loc, const char *name, hid_t type,
-                      size_t row_bytes, void **rows, uint64_t *n, char *why, size_t len)
+                      size_t row_bytes, void **rows, uint64_t *n, hid_t *keep, char *why,
+                      size_t len)
 {
     hid_t d;
     *rows = NULL;
+    if (keep)
+        *keep = -1;
     int rc = tern_r_open_1d(c, loc, name, type, &d, n, NULL, why, len);
     if (rc)
         return rc;
@@ -103,6 +106,9 @@ int tern_r_read_table(const tern_ckpt *c, hid_t loc, const char *name, hid_t typ
         *rows = NULL;
         rc = -1;
     }
-    H5Dclose(d);
+    if (keep && !rc)
+        *keep = d;
+    else
+        H5Dclose(d);
     return rc;
 }

@@ -193,6 +193,9 @@ static int read_root(tern_ckpt *c, tern_error *err)
               tern_attr_get_u64(f, "chunk_bytes", &c->chunk_bytes);
     tern_attr_get_str(f, "tern_version", in->tern_version, sizeof in->tern_version);
     tern_attr_get_str(f, "mpi_version", in->mpi_version, sizeof in->mpi_version);
+    int32_t minor = 0;
+    if (tern_attr_get_i32(f, "tern_format_minor", &minor) == 0 && minor > 0)
+        c->minor = minor;   /* missing or damaged: the oldest, whose rules are the fewest */
     tern_attr_get_u64(f, "logical_bytes", &in->logical_bytes);
     tern_attr_get_u64(f, "stored_bytes", &in->stored_bytes);
     in->nranks = nr;

@@ -29,6 +29,7 @@ struct tern_ckpt {
                                  last holds exactly this many bytes */
     int api;                  /* an API-mode checkpoint (/attrs/tern_mode "api") */
     int protocol;             /* and its /attrs/tern_protocol */
+    int minor;                /* root attribute tern_format_minor (0 when missing) */
     tern_ckpt_info info;
 };
 
@@ -63,9 +64,11 @@ int tern_r_open_1d(const tern_ckpt *c, hid_t loc, const char *name, hid_t type, 
 int tern_r_read_rows(hid_t d, hid_t type, uint64_t first, uint64_t n, void *buf);
 
 /* A whole table: tern_r_open_1d, then every row, malloc'd into *rows (NULL
- * when there are none). Same returns. */
+ * when there are none). Same returns. With keep, the data set stays open
+ * there on success (for its attributes; the caller closes it), else -1. */
 int tern_r_read_table(const tern_ckpt *c, hid_t loc, const char *name, hid_t type,
-                      size_t row_bytes, void **rows, uint64_t *n, char *why, size_t len);
+                      size_t row_bytes, void **rows, uint64_t *n, hid_t *keep, char *why,
+                      size_t len);
 
 /* One rank's group and its segment table. */
 typedef struct rank_tables {
@@ -78,8 +81,9 @@ typedef struct rank_tables {
 
 /* ---- rank tables and chunks (read_seg.c) ------------------------------ */
 
-/* Opens rank's group and reads its segment table, and checks the table's
- * structure: names ([A-Za-z0-9_.-]{1,200}, NUL-terminated, each once),
+/* Opens rank's group and reads its segment table, checks the table's CRC
+ * (format 1.2: required from that minor on, checked wherever present) and
+ * the table's structure: names ([A-Za-z0-9_.-]{1,200}, NUL-terminated, each once),
  * chunk ranges that tile the chunk index in order, and chunk counts that
  * fit the sizes (ceil(size / chunk_bytes)). On error rt->g is -1 and there
  * is nothing to close. */

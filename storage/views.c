@@ -128,22 +128,37 @@ static int create_views(tern_ckpt_writer *w, int rank, const unsigned char *b, u
     return rc;
 }
 
+/* Whether every rank holds the receive buffer of the exchange: a rank that
+ * could not allocate it cannot take part, so either every rank exchanges
+ * the descriptions or none does (and then no rank creates views). */
+static int all_have(tern_ckpt_writer *w, int have)
+{
+    if (w->comm == MPI_COMM_NULL)
+        return have;
+    int every = 0;
+    MPI_Request req;
+    PMPI_Iallreduce(&have, &every, 1, MPI_INT, MPI_MIN, w->comm, &req);
+    tern_w_wait(&req);
+    return every;
+}
+
 int tern_views_create(tern_ckpt_writer *w, const void *mine, const uint64_t *lens,
                       tern_error *err)
 {
+    /* lens and so total are the same on every rank: every test below takes
+     * the same branch everywhere */
     uint64_t total = 0;
     for (int r = 0; r < w->size; r++)
         total += lens[r];
-    if (!total)
+    /* Views are a convenience: past 1 GiB of descriptions there are none */
+    if (!total || total > (uint64_t)1 << 30)
         return 0;
-    unsigned char *all = malloc(total);
-    int *cnt = malloc(w->size * sizeof *cnt), *dsp = malloc(w->size * sizeof *dsp);
-    int rc = 0;
-    if (!all || !cnt || !dsp || total > (uint64_t)1 << 30) {
-        /* Views are a convenience: past 1 GiB of descriptions (the same
-         * total on every rank, so every rank skips) there are none. A failed
-         * malloc of at most that much is taken as fatal-enough to skip too. */
-        free(all), free(cnt), free(dsp);
+    int *cnt = w->vcounts, *dsp = w->vcounts + w->size;   /* allocated in tern_ckpt_begin */
+    unsigned char *all = tern_w_injected(w, "views") ? NULL : malloc(total);
+    /* A rank short of memory makes every rank skip them, all together,
+     * before any rank enters the exchange that needs the buffer. */
+    if (!all_have(w, all != NULL)) {
+        free(all);
         return 0;
     }
     uint64_t off = 0;
@@ -159,6 +174,7 @@ int tern_views_create(tern_ckpt_writer *w, const void *mine, const uint64_t *len
         PMPI_Iallgatherv(mine, cnt[w->rank], MPI_BYTE, all, cnt, dsp, MPI_BYTE, w->comm, &req);
         tern_w_wait(&req);
     }
+    int rc = 0;
     for (int r = 0; r < w->size && rc == 0; r++)
         rc = create_views(w, r, all + dsp[r], lens[r]);
     if (rc) {
@@ -166,6 +182,6 @@ int tern_views_create(tern_ckpt_writer *w, const void *mine, const uint64_t *len
         tern_h5_last_error(h5, sizeof h5);
         tern_error_set(err, EIO, "%s: creating segment views: %s", w->partial, h5);
     }
-    free(all), free(cnt), free(dsp);
+    free(all);
     return rc;
 }

@@ -28,9 +28,10 @@
  * does allocate there. */
 #define RESERVE_MARGIN ((uint64_t)16 << 10)
 
-/* Phase 4's exchange: every rank's status, totals and end of data. */
+/* Phase 4's exchange: every rank's status, totals, end of data, the length
+ * of its view descriptions and the CRC32 of its segment table. */
 typedef struct tot_rec {
-    uint64_t fail, logical, stored, zero, max_end, views_len;
+    uint64_t fail, logical, stored, zero, max_end, views_len, seg_crc;
 } tot_rec;
 
 /* w->scratch holds size plan_recs: the totals and, after them, every rank's
@@ -38,9 +39,11 @@ typedef struct tot_rec {
 _Static_assert(sizeof(tot_rec) + sizeof(uint64_t) <= sizeof(plan_rec), "scratch too small");
 
 /* This rank's segment table and chunk index (the two datasets are closed
- * here), and its logical bytes. Returns local. */
+ * here), its logical bytes and the CRC32 of the table's bytes as written
+ * (names are NUL-padded: calloc). Returns local. */
 static int write_tables(tern_ckpt_writer *w, int local, hid_t dsegs, hid_t dchunks,
-                        uint64_t *logical, uint64_t *arr_bytes, tern_error *err)
+                        uint64_t *logical, uint64_t *arr_bytes, uint32_t *seg_crc,
+                        tern_error *err)
 {
     seg_rec *sr = calloc(w->nsegs ? w->nsegs : 1, sizeof *sr);
     *logical = *arr_bytes = 0;
@@ -58,6 +61,7 @@ static int write_tables(tern_ckpt_writer *w, int local, hid_t dsegs, hid_t dchun
     *logical += *arr_bytes;
     if (!local && !sr)
         local = tern_error_set(err, ENOMEM, "rank %d: out of memory", w->rank);
+    *seg_crc = sr ? tern_crc32(sr, (size_t)w->nsegs * sizeof *sr) : 0;
     if (!local)
         local = tern_w_write_rows(w, dsegs, "index", "segment table", sizeof *sr, 0,
                                   (uint64_t)w->nsegs, sr, err);
@@ -133,16 +137,38 @@ static int exchange_totals(tern_ckpt_writer *w, const tot_rec *mine, uint64_t su
     return any_fail != 0;
 }
 
+/* Format 1.2: the CRC32 of every rank's segment table (from the exchange),
+ * an attribute of its table. Attribute writes are collective in parallel
+ * HDF5: every rank writes every rank's, with the same values. 0, or -1. */
+static int put_seg_crcs(tern_ckpt_writer *w, const tot_rec *all)
+{
+    if (tern_w_minor0())
+        return 0;   /* format 1.0's layout: no table CRCs */
+    int bad = 0;
+    for (int r = 0; r < w->size; r++) {
+        char path[64];
+        tern_rank_group(r, path, sizeof path);
+        strcat(path, "/segments");
+        hid_t d = H5Dopen2(w->file, path, H5P_DEFAULT);
+        bad |= d < 0 || tern_attr_put_u32(d, TERN_SEG_CRC_ATTR, (uint32_t)all[r].seg_crc) != 0;
+        if (d >= 0)
+            H5Dclose(d);
+    }
+    return bad ? -1 : 0;
+}
+
 int tern_w_tables(tern_ckpt_writer *w, int local, hid_t dsegs, hid_t dchunks, uint64_t sum[3],
                   tern_error *err)
 {
     uint64_t logical, arr_bytes, data_end;
-    local = write_tables(w, local, dsegs, dchunks, &logical, &arr_bytes, err);
+    uint32_t seg_crc;
+    local = write_tables(w, local, dsegs, dchunks, &logical, &arr_bytes, &seg_crc, err);
     void *views = NULL;
     uint64_t views_len = 0;
     if (!local && tern_views_pack(w, &views, &views_len))
         local = tern_error_set(err, ENOMEM, "rank %d: out of memory", w->rank);
-    tot_rec mine = {local != 0, logical, w->stored + arr_bytes, w->zero, w->max_end, views_len};
+    tot_rec mine = {local != 0, logical, w->stored + arr_bytes, w->zero, w->max_end, views_len,
+                    seg_crc};
     if (exchange_totals(w, &mine, sum, &data_end)) {
         free(views);
         tern_w_agree(w, local, err);
@@ -157,6 +183,8 @@ int tern_w_tables(tern_ckpt_writer *w, int local, hid_t dsegs, hid_t dchunks, ui
     if (tern_views_create(w, views, vlens, err))
         local = -1;
     free(views);
+    if (put_seg_crcs(w, all) && !local)
+        local = tern_error_set(err, EIO, "%s: writing segment table CRCs", w->partial);
     if (tern_attr_put_u64(w->file, "logical_bytes", sum[0]) ||
         tern_attr_put_u64(w->file, "stored_bytes", sum[1]) ||
         tern_attr_put_u64(w->file, "zero_bytes", sum[2]))

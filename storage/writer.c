@@ -134,19 +134,6 @@ int tern_w_agree(tern_ckpt_writer *w, int local_rc, tern_error *err)
     return -1;
 }
 
-static int valid_name(const char *n)
-{
-    size_t len = n ? strlen(n) : 0;
-    if (len == 0 || len > TERN_NAME_MAX)
-        return 0;
-    for (const char *p = n; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-              (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
-            return 0;
-    /* "." and ".." would make odd HDF5 link names */
-    return strcmp(n, ".") && strcmp(n, "..");
-}
-
 static void free_writer(tern_ckpt_writer *w)
 {
     if (!w)
@@ -163,6 +150,7 @@ static void free_writer(tern_ckpt_writer *w)
     free(w->chunks);
     free(w->round_bytes);
     free(w->scratch);
+    free(w->vcounts);
     free(w);
 }
 
@@ -347,7 +335,8 @@ static int tern_ckpt_begin_impl(MPI_Comm comm, const char *dir, uint64_t epoch,
      * that a rank short of memory fails where everybody agrees on it, not
      * in the middle of a collective. */
     w->scratch = malloc((size_t)w->size * sizeof(plan_rec));
-    if (!w->scratch) {
+    w->vcounts = malloc(2 * (size_t)w->size * sizeof *w->vcounts);
+    if (!w->scratch || !w->vcounts) {
         local = tern_error_set(err, ENOMEM, "rank %d: out of memory", w->rank);
     } else if (!dir || !dir[0] || strlen(dir) > PATH_MAX - 64) {
         local = tern_error_set(err, EINVAL, "tern_ckpt_begin: bad directory name");
@@ -397,7 +386,7 @@ static int add_seg(tern_ckpt_writer *w, const char *name, uint64_t len,
         err = &scratch;
     if (!w)
         return tern_error_set(err, EINVAL, "tern_ckpt_put: no writer");
-    if (!valid_name(name))
+    if (!tern_name_ok(name, TERN_NAME_MAX + 1))
         return poison(w, (tern_error_set(err, EINVAL, "rank %d: bad segment name '%s' "
                           "(want [A-Za-z0-9_.-]{1,200})", w->rank, name ? name : "(null)"), err));
     for (int i = 0; i < w->nsegs; i++)
@@ -450,7 +439,7 @@ int tern_ckpt_put_array(tern_ckpt_writer *w, const char *name, size_t elem_size,
         err = &scratch;
     if (!w)
         return tern_error_set(err, EINVAL, "tern_ckpt_put_array: no writer");
-    if (!valid_name(name))
+    if (!tern_name_ok(name, TERN_NAME_MAX + 1))
         return poison(w, (tern_error_set(err, EINVAL, "rank %d: bad array name '%s'",
                                          w->rank, name ? name : "(null)"), err));
     if (elem_size == 0 || (count && !buf))
@@ -484,7 +473,7 @@ int tern_ckpt_set_attr(tern_ckpt_writer *w, const char *key, const char *value,
         err = &scratch;
     if (!w)
         return tern_error_set(err, EINVAL, "tern_ckpt_set_attr: no writer");
-    if (!valid_name(key) || !value)
+    if (!tern_name_ok(key, TERN_NAME_MAX + 1) || !value)
         return tern_error_set(err, EINVAL, "bad attribute '%s'", key ? key : "(null)");
     if (w->rank != 0)
         return 0;

@@ -76,6 +76,7 @@ struct tern_ckpt_writer {
     int err_early;            /* this rank's failure is a root cause (data write) */
     int agreed_fail;          /* write_data: all ranks already agreed on a failure */
     void *scratch;            /* receive buffer for allgathers (size * largest record) */
+    int *vcounts;             /* 2 * size: counts and displacements of the views' allgatherv */
 };
 
 /* What every rank tells the others before anything is created: one
@@ -137,7 +138,8 @@ int tern_w_pwritev(int fd, struct iovec *v, size_t n, off_t off);
 
 /* Test hook: ENOSPC when TERN_STORE_TEST_FAIL (RANK:EPOCH:WHAT[,...]) names
  * this rank, this epoch and `what` (layout, data, index, reserve, close,
- * fsync, rename), else 0. The step then fails as on a full disk. */
+ * fsync, rename; views: the views' receive buffer is not allocated, as
+ * when out of memory), else 0. The step then fails as on a full disk. */
 int tern_w_injected(const tern_ckpt_writer *w, const char *what);
 
 /* Commit phase 4 (collective): this rank's segment table and chunk index
@@ -167,7 +169,8 @@ void tern_w_trace(tern_ckpt_writer *w, const char *phase);
 int tern_w_early_writeback(void);
 
 /* TERN_STORE_FORMAT_MINOR0=1 (tests only): write format 1.0's layout (no
- * page alignment of RAW chunks) to check that readers still handle it. */
+ * page alignment of RAW chunks, no segment table CRCs) to check that
+ * readers still handle it. */
 int tern_w_minor0(void);
 
 #endif

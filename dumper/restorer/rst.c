@@ -281,6 +281,12 @@ static void map_region(struct rst_args *a, const struct rst_map *m)
         if (r != (long)m->start)
             die(a, "mmap shared file region", m->start, r);
         break;
+    case RST_EXTERNAL:
+        r = sc6(NR_mmap, (long)m->start, (long)m->len, m->prot, MAP_SHARED | MAP_FIXED,
+                m->fd, (long)m->foff);
+        if (r != (long)m->start)
+            die(a, "mmap external shared region", m->start, r);
+        break;
     default:
         die(a, "unknown region kind", m->start, -22);
     }

@@ -60,6 +60,8 @@ enum rst_map_kind {
     RST_FILE_SHARED = 4, /* shared file mapping; no data */
     RST_ANON_PLACED = 5, /* already mapped at its address by tern restore, data
                             read straight into it: only the protection is set */
+    RST_EXTERNAL = 6,    /* shared memory the restore's caller gave (fd, e.g. the
+                            new proxy's channel memfd): mapped MAP_SHARED at foff */
 };
 
 struct rst_range {

@@ -81,6 +81,25 @@ case $CASE in
     size=$(stat -c %s img.h5)
     printf '\xa5' | dd of=img.h5 bs=1 seek=$((size / 2)) count=1 conv=notrunc status=none
     restore_must_fail img.h5 "CRC mismatch" ;;
+  check.corrupt)
+    # --check reads every page segment and checks its CRCs (before, it read
+    # the metadata only and passed an image whose pages were damaged)
+    cp "$HEAP" prog
+    "$TERN" exec -- ./prog 64 40 > out.txt 2>/dev/null < /dev/null &
+    pid=$!
+    PIDS="$PIDS $pid"
+    sleep 0.4
+    "$TERN" dump "$pid" -o img.h5 --stop 2> err.dump.txt || fail "dump failed"
+    wait "$pid" 2>/dev/null
+    "$TERN" restore --check img.h5 > check.txt 2> err.restore.txt ||
+      fail "--check of the undamaged image failed"
+    grep -qx "img.h5: can be restored here" check.txt || fail "--check said '$(cat check.txt)'"
+    size=$(stat -c %s img.h5)
+    printf '\xa5' | dd of=img.h5 bs=1 seek=$((size / 2)) count=1 conv=notrunc status=none
+    restore_must_fail "--check img.h5" "CRC mismatch"
+    [ $rc = 1 ] || fail "--check: exit $rc, expected 1"
+    grep -q "^tern restore: img.h5: rank 0: segment 'dumper.pages.[0-9]*': chunk [0-9]*: CRC mismatch" \
+      err.restore.txt || fail "the line does not name the file and the segment" ;;
   libchanged)
     dump_counter
     touch -d '2001-01-01' prog
@@ -112,6 +131,26 @@ case $CASE in
     exp="tern restore: other: segment dumper.meta: inconsistent region table (corrupt image)"
     for check in --check ""; do
       restore_must_fail "$check other" "inconsistent region table"
+      [ "$(cat err.restore.txt)" = "$exp" ] || fail "got '$(cat err.restore.txt)', expected '$exp'"
+      [ $rc = 1 ] || fail "restore $check: exit $rc, expected 1"
+    done ;;
+  image.minor0)
+    # an image as tern wrote it before process image version 1.1 (minor 0,
+    # no external regions) still restores and runs to its end
+    dump_counter
+    "$EDIT" --meta minor0 img.h5 other > /dev/null || fail "image edit failed"
+    grep -q "^done " out.txt && fail "the counter finished before the dump"
+    # its stdout is out.txt, reopened at the saved offset
+    "$TERN" restore other > /dev/null 2> err.restore.txt < /dev/null ||
+      fail "a version 1.0 image does not restore"
+    grep -q "^done " out.txt || fail "the restored counter did not finish" ;;
+  image.minor9)
+    # a minor this reader does not know: refused, not misread
+    dump_counter
+    "$EDIT" --meta minor9 img.h5 other > /dev/null || fail "image edit failed"
+    exp="tern restore: other: segment dumper.meta: process image version 1.9 is newer than this tern reads (1.1)"
+    for check in --check ""; do
+      restore_must_fail "$check other" "newer"
       [ "$(cat err.restore.txt)" = "$exp" ] || fail "got '$(cat err.restore.txt)', expected '$exp'"
       [ $rc = 1 ] || fail "restore $check: exit $rc, expected 1"
     done ;;

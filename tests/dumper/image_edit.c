@@ -11,7 +11,9 @@
  *                                      sum around 2^64 into the checks' favour:
  *       run0     the first region with runs starts them at 2^64 - nruns
  *       page     that region's first run starts at page 2^64 - 1
- *       pending  thread 0 has one pending signal, at index 2^64 - 1 */
+ *       pending  thread 0 has one pending signal, at index 2^64 - 1
+ *       minor0   the header's minor is 0, as images before version 1.1 had it
+ *       minor9   the header's minor is 9, a version this reader does not know */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>
@@ -69,6 +71,11 @@ static int meta_edit(const char *what, unsigned char *m, size_t n)
     memcpy(&h, m, sizeof h);
     size_t regions = sizeof h, runs = regions + h.nregions * sizeof(dmp_region);
     size_t threads = runs + h.nruns * sizeof(dmp_run);
+    if (!strcmp(what, "minor0") || !strcmp(what, "minor9")) {
+        h.minor = (uint32_t)(what[5] - '0');
+        memcpy(m, &h, sizeof h);
+        return 0;
+    }
     if (!strcmp(what, "pending")) {   /* one signal, at 2^64 - 1: the end wraps to 0 */
         if (threads + sizeof(dmp_thread) > n)
             return -1;

@@ -64,8 +64,10 @@ program module_test
     if (.not. restarted .and. it == die) call ftest_exit(42_c_int)
     if (.not. restarted .and. it == ckpt .and. rank == 0) call tern_request_checkpoint()
     call tern_snapshot()
-    i4 = i4 * 3 + it + rank
-    i8 = i8 * 7 + int(it, 8) ** 2
+    ! kept below a modulus: i4 * 3 and i8 * 7 overflowed (signed overflow is
+    ! undefined; UBSan stopped it) after some 20 iterations
+    i4 = mod(i4 * 3 + it + rank, 1000003)
+    i8 = mod(i8 * 7 + int(it, 8) ** 2, 1000000000039_8)
     r4 = r4 * 0.5 + sin(real(it))
     r8 = r8 * 0.25d0 + cos(dble(it + rank))
     c4 = c4 * (0.5, 0.25) + cmplx(it, rank, kind=4)

@@ -1,6 +1,6 @@
 #!/bin/bash
-# tests/stack/exports.sh LIB TERN_H MPI_H: the dynamic symbols LIB defines are
-# exactly the tern.h API, MPI functions that mpi.h declares, and Fortran
+# tests/stack/exports.sh LIB TERN_H MPI_H [TM_H]: the dynamic symbols LIB
+# defines are exactly the tern.h API (and the proxy's contract TM_H, tern_tm.h), MPI functions that mpi.h declares, and Fortran
 # bindings of mpi.h's calls (fortran/): for a call MPI_Xyz its mpif.h names
 # mpi_xyz_ mpi_xyz mpi_xyz__ MPI_XYZ, all four or none, and its mpi_f08 name
 # mpi_xyz_f08_ (and Open MPI's Fortran-only _cptr twins of the same four).
@@ -8,12 +8,12 @@
 # missing.
 set -euo pipefail
 export LC_ALL=C   # one collation for sort, comm and join
-lib=$1 tern_h=$2 mpi_h=$3
+lib=$1 tern_h=$2 mpi_h=$3 tm_h=${4:-}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 nm -D --defined-only "$lib" | awk '$2 ~ /^[TtWwDdBbRrVvi]$/ {print $3}' | sed 's/@.*//' | sort -u >"$tmp/defined"
 # the API: every function tern.h declares (a line starting with a type)
-grep -oE '^[a-z][a-z0-9_ ]*[ *](tern_[a-z0-9_]+)\(' "$tern_h" | grep -oE 'tern_[a-z0-9_]+' | sort -u >"$tmp/api"
+grep -ohE '^[a-z][a-z0-9_ ]*[ *](tern_[a-z0-9_]+)\(' "$tern_h" $tm_h | grep -oE 'tern_[a-z0-9_]+' | sort -u >"$tmp/api"
 # MPI functions mpi.h declares (its prototypes read "OMPI_DECLSPEC int MPI_X(")
 grep -oE '\bMPI_[A-Z][a-z0-9_]*[ ]*\(' "$mpi_h" | grep -oE 'MPI_[A-Za-z0-9_]+' | sort -u >"$tmp/mpi"
 # their Fortran names: BASE NAME for each of the four mpif.h manglings, and

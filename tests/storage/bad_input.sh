@@ -237,6 +237,44 @@ not-regular)   # a FIFO or a device is refused without being opened for reading
     quick 1 "tern verify: $e2: not a regular file" -- "$tern" verify "$dir"
     quick 1 "tern ls: $e2: not a regular file" -- "$tern" ls "$dir"
     rm -f "$e2"
+    # MANIFEST a FIFO (tern ls DIR waited on it for ever), a device, a link
+    m=$dir/MANIFEST
+    mv "$m" "$work/MANIFEST"
+    mkfifo "$m"
+    quick 1 "tern ls: $m: not a regular file" -- "$tern" ls "$dir"
+    quick 1 "tern verify: $m: not a regular file" -- "$tern" verify --all "$dir"
+    quick 1 "tern info: $m: not a regular file" -- "$tern" info "$dir"
+    # a writer refuses the directory, on every rank, and does not hang
+    "${mpiexec[@]}" -n 2 "$st" write "$dir" 3 1000 >/dev/null 2>"$work/err" &&
+        fail "writer succeeded"
+    grep -qFx "$m: not a regular file" "$work/err" || { cat "$work/err"; fail "writer message"; }
+    echo "ok: a writer refuses a FIFO named MANIFEST"
+    rm -f "$m"
+    ln -s /dev/zero "$m"
+    quick 1 "tern ls: $m: not a regular file" -- "$tern" ls "$dir"
+    rm -f "$m"
+    ln -s "$work/MANIFEST" "$m"
+    quick 1 "tern ls: $m: not a regular file" -- "$tern" ls "$dir"
+    rm -f "$m"
+    mv "$work/MANIFEST" "$m"
+    previous_ok ;;
+table-crc)   # the segment table's CRC (format 1.2): a byte no other check sees
+    small 2
+    read -r off _ <<<"$("$edit" where "$work/pristine.h5" /ranks/000001/segments)" || fail "where"
+    # byte 1 of row 3's name (240-byte rows, the name first): 'text' becomes
+    # 'tXxt', a valid name of a segment without a view, so only the CRC
+    # tells; before it, verify said OK and a restart missed the segment
+    damage byte $((off + 3 * 240 + 1)) 0x58
+    crc="segment table: CRC mismatch \(stored [0-9a-f]{8}, computed [0-9a-f]{8}\)"
+    expect 1 "~tern verify: $e2: rank 1: $crc" -- "$tern" verify "$e2"
+    grep -q '^  rank 0: ok$' "$work/out" || fail "rank 0 not reported ok"
+    expect 1 "~tern info: $e2: rank 1: $crc" -- "$tern" info "$e2"
+    # a file of format 1.2 without the CRC is refused; an older one reads
+    damage del-attr /ranks/000000/segments crc
+    expect 1 "tern verify: $e2: rank 0: segment table: no CRC (format 1.2 writes one)" -- "$tern" verify "$e2"
+    "$edit" attr "$e2" / tern_format_minor 0 1 || fail "set minor"
+    "$tern" verify "$e2" >"$work/out" 2>&1 || { cat "$work/out"; fail "a 1.1 file without table CRCs does not verify"; }
+    echo "ok: a format 1.1 file without table CRCs verifies"
     previous_ok ;;
 one-line)   # HDF5's own stack never follows tern's line, even at exit
     small 2

@@ -6,6 +6,7 @@
  *   ckpt_edit field FILE TABLE ROW FIELD VALUE integer member FIELD of row ROW
  *   ckpt_edit name-byte FILE TABLE ROW AT C    byte AT of row ROW's name
  *   ckpt_edit empty FILE TABLE                 the table replaced by one of no rows
+ *   ckpt_edit del-attr FILE OBJ NAME           attribute NAME of OBJ deleted
  *   ckpt_edit where FILE DSET                  "OFFSET BYTES" of a contiguous data set
  *   ckpt_edit byte FILE OFFSET VALUE           one byte of the file
  *   ckpt_edit header FILE OBJ                  the address of OBJ's object header
@@ -14,6 +15,10 @@
  *        message of TYPE in OBJ's header (attribute messages: the one named
  *        ATTR; "-" for other types): a damaged size, dimension or class
  * VALUE is decimal or 0x hex; a leading '-' means two's complement.
+ * An edit of a segment table (field, name-byte, empty) also seals it again
+ * (its crc attribute, format 1.2: cm_seal_segments), as a hostile writer
+ * would, so that what is tested is the structural check and not the CRC;
+ * `byte` changes one byte and nothing else, as a flipped bit on disk does.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -49,6 +54,24 @@ static int poke(const char *file, uint64_t off, size_t size, uint64_t v)
     return ok ? 0 : die("cannot write the file");
 }
 
+static int is_segments(const char *table)
+{
+    size_t n = strlen(table);
+    return n >= 9 && !strcmp(table + n - 9, "/segments");
+}
+
+/* A segment table's crc attribute made to match its bytes again. */
+static int seal(const char *file, const char *table)
+{
+    if (!is_segments(table))
+        return 0;
+    hid_t f = cm_open(file, H5F_ACC_RDWR);
+    int rc = f < 0 ? -1 : cm_seal_segments(f, table);
+    if (f >= 0 && H5Fclose(f) < 0)
+        rc = -1;
+    return rc ? die("cannot seal the segment table again") : 0;
+}
+
 /* The bytes of one table field, written straight into the file. */
 static int set_field(const char *file, const char *table, uint64_t row, const char *field,
                      size_t at, uint64_t v, int byte)
@@ -66,7 +89,7 @@ static int set_field(const char *file, const char *table, uint64_t row, const ch
         off += at;
         size = 1;
     }
-    return poke(file, off, size, v);
+    return poke(file, off, size, v) || seal(file, table);
 }
 
 /* argv: FILE OBJ TYPE ATTR AT SIZE VALUE */
@@ -110,7 +133,7 @@ static int empty_table(const char *file, const char *table)
     H5Tclose(ty);
     if (H5Fclose(f) < 0 || rc)
         return die("cannot replace the table");
-    return 0;
+    return seal(file, table);
 }
 
 int main(int argc, char **argv)
@@ -128,6 +151,12 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "name-byte") && argc == 7)
         return set_field(argv[2], argv[3], value(argv[4]), "name", (size_t)value(argv[5]),
                          (unsigned char)argv[6][0], 1);
+    if (!strcmp(cmd, "del-attr") && argc == 5) {
+        hid_t f = cm_open(argv[2], H5F_ACC_RDWR);
+        if (f < 0 || H5Adelete_by_name(f, argv[3], argv[4], H5P_DEFAULT) < 0)
+            return die("no such attribute");
+        return H5Fclose(f) < 0 ? die("cannot close the file") : 0;
+    }
     if (!strcmp(cmd, "empty") && argc == 4)
         return empty_table(argv[2], argv[3]);
     if (!strcmp(cmd, "where") && argc == 4) {

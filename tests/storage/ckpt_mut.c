@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
+#include <zlib.h>
 
 void cm_quiet(void)
 {
@@ -130,6 +131,40 @@ int cm_attr_set(hid_t f, const char *obj, const char *name, uint64_t idx, uint64
     H5Tclose(ty);
     H5Aclose(a);
     return rc;
+}
+
+int cm_seal_segments(hid_t f, const char *table)
+{
+    hid_t d = H5Lexists(f, table, H5P_DEFAULT) > 0 ? H5Dopen2(f, table, H5P_DEFAULT) : -1;
+    if (d < 0)
+        return -1;
+    /* the rows in the file's own type: the bytes as they lie in the file */
+    hid_t ty = H5Dget_type(d), sp = H5Dget_space(d);
+    hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    size_t bytes = np > 0 && ty >= 0 ? (size_t)np * H5Tget_size(ty) : 0;
+    unsigned char *b = bytes ? malloc(bytes) : NULL;
+    int rc = np < 0 || (bytes && (!b || H5Dread(d, ty, H5S_ALL, H5S_ALL, H5P_DEFAULT, b) < 0));
+    uint32_t crc = rc ? 0 : (uint32_t)crc32(0, b, (uInt)bytes);
+    free(b);
+    if (!rc && H5Aexists(d, "crc") <= 0) {   /* a table made anew: its attribute too */
+        hid_t as = H5Screate(H5S_SCALAR);
+        hid_t a = H5Acreate2(d, "crc", H5T_STD_U32LE, as, H5P_DEFAULT, H5P_DEFAULT);
+        rc = a < 0 || H5Awrite(a, H5T_NATIVE_UINT32, &crc) < 0;
+        if (a >= 0)
+            H5Aclose(a);
+        H5Sclose(as);
+    } else if (!rc) {
+        hid_t a = H5Aopen(d, "crc", H5P_DEFAULT);
+        rc = a < 0 || H5Awrite(a, H5T_NATIVE_UINT32, &crc) < 0;
+        if (a >= 0)
+            H5Aclose(a);
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ty >= 0)
+        H5Tclose(ty);
+    H5Dclose(d);
+    return rc ? -1 : 0;
 }
 
 int cm_header_addr(hid_t f, const char *obj, uint64_t *addr)

@@ -64,6 +64,14 @@ int cm_attr_set(hid_t f, const char *obj, const char *name, uint64_t idx, uint64
 int cm_field_where(const cm_table *t, uint64_t row, const char *field, uint64_t *off,
                    size_t *size);
 
+/* Segment table TABLE (/ranks/RRRRRR/segments) sealed again: its "crc"
+ * attribute (format 1.2) set, or created, to the CRC32 of the table's
+ * bytes as they now lie in the file, as a writer that made the table so
+ * would have it. Edits of a table's values then reach the reader's checks
+ * of its structure instead of stopping at the CRC. f open read-write. 0,
+ * or -1 when there is no such table. */
+int cm_seal_segments(hid_t f, const char *table);
+
 /* Address of object OBJ's header (H5Oget_info_by_name); -1 when none. */
 int cm_header_addr(hid_t f, const char *obj, uint64_t *addr);
 

@@ -2,6 +2,7 @@
  * op on a struct datatype, a non-commutative one (matrix product) with
  * Reduce, Allreduce, Scan, Exscan, Iallreduce and Reduce_local. */
 #include <mpi.h>
+#include <stddef.h>
 #include <stdio.h>
 
 typedef struct {
@@ -35,11 +36,15 @@ int main(int argc, char **argv)
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    MPI_Datatype bt, mt;
+    MPI_Datatype bt, fields, mt;
     int bl[2] = {1, 1};
     MPI_Aint disp[2] = {offsetof(best, v), offsetof(best, who)};
     MPI_Datatype types[2] = {MPI_DOUBLE, MPI_INT};
-    MPI_Type_create_struct(2, bl, disp, types, &bt);
+    MPI_Type_create_struct(2, bl, disp, types, &fields);
+    /* the struct's extent is 12 (its last field's end), its size 16: resized
+     * so that element i of an array of them is in[i], not 12 * i bytes in */
+    MPI_Type_create_resized(fields, 0, sizeof(best), &bt);
+    MPI_Type_free(&fields);
     MPI_Type_commit(&bt);
     MPI_Type_contiguous(4, MPI_LONG, &mt);
     MPI_Type_commit(&mt);
