@@ -2,6 +2,18 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
+int tern_cli_verbosity;
+static char last_error[2048];
+
+static void report(const char *prefix, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    tern_vreport(prefix, fmt, ap);
+    va_end(ap);
+}
 
 int tern_cli_fail(const char *verb, int status, const char *fmt, ...)
 {
@@ -9,9 +21,54 @@ int tern_cli_fail(const char *verb, int status, const char *fmt, ...)
     snprintf(prefix, sizeof prefix, "tern %s", verb);
     va_list ap;
     va_start(ap, fmt);
-    tern_vreport(prefix, fmt, ap);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
+    report(prefix, "%s", last_error);
     return status;
+}
+
+const char *tern_cli_last_error(void)
+{
+    return last_error;
+}
+
+/* Levenshtein distance of a and b (both short: option and verb names). */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63) return 64;
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best) best = row[j] + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *tern_cli_nearest(const char *word, const char *const *cand, int n)
+{
+    size_t limit = strlen(word) / 3;
+    if (limit < 1) limit = 1;
+    if (limit > 3) limit = 3;
+    const char *best = NULL;
+    size_t bd = limit + 1;
+    for (int i = 0; i < n; i++) {
+        size_t d = edit_distance(word, cand[i]);
+        if (d < bd) {
+            bd = d;
+            best = cand[i];
+        }
+    }
+    return best;
 }
 
 int tern_cli_fail_err(const char *verb, int status, const tern_error *err)

@@ -27,6 +27,8 @@
 
 /* the proxy's quiesced hook ran in this attempt: resume must follow */
 static int a_proxy_called;
+static double t_frozen;   /* when it was called */
+double last_frozen;
 
 /* last figures (for tests/benchmarks via TERN_STATS) */
 double last_quiesce;
@@ -171,6 +173,7 @@ static int proxy_quiesced(int bad, char *rwhy, size_t len)
     tern_error err;
     tern_error_clear(&err);
     a_proxy_called = 1;
+    t_frozen = tern_now_mono();
     if (tm_hooks->quiesced(&err) && !bad) {
         snprintf(rwhy, len, "%s", err.msg);
         return 1;
@@ -290,9 +293,13 @@ static int put_all(tern_ckpt_writer *w, attempt *a, meta *m, uint64_t msglen, ms
     region **v = regions_sorted(&nreg);
     for (int i = 0; i < nreg; i++) {
         int e;
-        if (m->arrays)   /* collective per name: called even after a local error */
-            e = tern_ckpt_put_array(w, v[i]->name, v[i]->elem, (uint64_t)v[i]->count, v[i]->ptr,
-                                    local_bad ? NULL : err);
+        if (m->arrays) { /* collective per name: called even after a local error */
+            /* typed and shaped as protected, so HDF5 tools read it (regions.h) */
+            tern_array_desc d = {v[i]->kind, v[i]->ndims, {0}};
+            for (int k = 1; k < v[i]->ndims; k++) d.dims[k] = (uint64_t)v[i]->dims[k];
+            e = tern_ckpt_put_array_desc(w, v[i]->name, v[i]->elem, (uint64_t)v[i]->count,
+                                         v[i]->ptr, &d, local_bad ? NULL : err);
+        }
         else
             e = local_bad ? 0 : tern_ckpt_put(w, v[i]->name, v[i]->ptr, v[i]->bytes, err);
         if (e && !local_bad) local_bad = 1;
@@ -395,6 +402,10 @@ int checkpoint(uint64_t *epoch_out, uint64_t snaps, double t0, char *why, size_t
     if (a_proxy_called) {
         a_proxy_called = 0;
         tm_hooks->resume(rc == 1);
+        /* how long the applications were stopped: the longest of any rank
+         * (every rank called the hook: all of them drained) */
+        double mine = tern_now_mono() - t_frozen;
+        PMPI_Allreduce(&mine, &last_frozen, 1, MPI_DOUBLE, MPI_MAX, ctrl);
     }
     attempt_free(&a);
     return rc;

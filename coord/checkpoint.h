@@ -16,6 +16,9 @@
 
 /* Seconds from the decision to this rank quiescent, last checkpoint. */
 extern double last_quiesce;
+/* Transparent mode: the longest any rank's application was stopped (frozen
+ * for the dump and the commit), last checkpoint. */
+extern double last_frozen;
 
 /* Returns 1 committed, negative failed (why), 0 quiesced without writing
  * (TERN_QUIESCE_ONLY). *epoch_out: on rank 0 the epoch it proposes (the

@@ -17,6 +17,7 @@ int cfg_compress = 1;
 int cfg_keep = 2;
 const char *cfg_restart;
 int stats_on;
+int cfg_events_shown;   /* TERN_EVENTS_SHOWN=1: `tern run` prints every event as a line */
 int cfg_quiesce_only;   /* TERN_QUIESCE_ONLY=1 (benchmarks): stop once quiescent, write nothing */
 
 /* test hooks (docs/protocol.md, "fault injection"): TERN_TEST_FAIL=rank:epoch:what */
@@ -40,6 +41,7 @@ void read_config(void)
     cfg_keep = (v = getenv("TERN_KEEP")) ? atoi(v) : 2;
     if (cfg_keep < 1) cfg_keep = 1;
     cfg_restart = (v = getenv("TERN_RESTART")) && *v ? v : NULL;
+    cfg_events_shown = (v = getenv("TERN_EVENTS_SHOWN")) && *v == '1';
     stats_on = (v = getenv("TERN_STATS")) && *v;
     cfg_quiesce_only = (v = getenv("TERN_QUIESCE_ONLY")) && atoi(v) > 0;
     if ((v = getenv("TERN_DRAIN_TIMEOUT")) && atof(v) > 0) drain_timeout = atof(v);

@@ -19,6 +19,7 @@ extern int cfg_compress;             /* TERN_COMPRESS: 0..9 */
 extern int cfg_keep;                 /* TERN_KEEP: >= 1 */
 extern const char *cfg_restart;      /* TERN_RESTART, or NULL */
 extern int stats_on;                 /* TERN_STATS is set */
+extern int cfg_events_shown;         /* TERN_EVENTS_SHOWN=1: the tern command shows the events */
 extern int cfg_quiesce_only;         /* TERN_QUIESCE_ONLY=1 (benchmarks): stop once quiescent, write nothing */
 
 /* test hooks: TERN_TEST_FAIL=rank:epoch:what, TERN_DRAIN_TIMEOUT */

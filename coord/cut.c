@@ -37,6 +37,7 @@
 #include "snapshot.h"
 #include "triggers.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
@@ -209,6 +210,9 @@ static int round_decide(void)
         i = j;
     }
     free(p);
+    if (getenv("TERN_TM_DEBUG") && tern_world_rank == 0)
+        fprintf(stderr, "tern: cut: round: ready %d aligned %d (%zu positions, %d communicators)\n", all_ready,
+                aligned, npos, ntargets);
     behind = 0;
     for (uint32_t i = 0; i < tc_count; i++) {
         tern_comm *c = tc_by_ordinal(i);

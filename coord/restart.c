@@ -116,6 +116,32 @@ int tern_array_layout(const char *name, int64_t *global_count, int *saved_nranks
     return 0;
 }
 
+/* A typed or shaped saved array must be protected now with the same kind
+ * (a float64 read into an int64 has the right size and the wrong values)
+ * and, when both have a shape, the same row extents (rows of another
+ * length would shift every element). Old files and opaque arrays check
+ * nothing beyond the size; a 1-D side is read in row-major order. */
+static int check_shape(const region *r)
+{
+    tern_array_desc d;
+    tern_error err;
+    if (tern_ckpt_array_desc(rst, r->name, &d, &err))
+        return rst_fail("region %s: %s", r->name, err.msg);
+    char saved[32], now[32];
+    tern_elem_kind_name(d.kind, r->elem, saved, sizeof saved);
+    tern_elem_kind_name(r->kind, r->elem, now, sizeof now);
+    if (d.kind != TERN_ELEM_OPAQUE && r->kind != TERN_ELEM_OPAQUE && d.kind != r->kind)
+        return rst_fail("region %s: saved as %s, protected now as %s", r->name, saved, now);
+    if (d.ndims > 1 && r->ndims > 1) {   /* a flat side reads elements in row-major order */
+        int same = d.ndims == r->ndims;
+        for (int k = 1; same && k < d.ndims; k++) same = d.dims[k] == (uint64_t)r->dims[k];
+        if (!same)
+            return rst_fail("region %s: saved with %d dimensions and other row extents than "
+                            "the %d protected now", r->name, d.ndims, r->ndims);
+    }
+    return 0;
+}
+
 static int recover_regions(void)
 {
     int same = (int)rst_meta.nranks == tern_world_size;
@@ -141,6 +167,8 @@ static int recover_regions(void)
                 rc = rst_fail("region %s: %s", r->name, err.msg);
             } else if (es != r->elem) {
                 rc = rst_fail("region %s: saved element size %zu, protected now with %zu", r->name, es, r->elem);
+            } else if (check_shape(r)) {
+                rc = -1;
             } else {
                 uint64_t off = (uint64_t)offs[i];
                 if (same) {

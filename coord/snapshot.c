@@ -9,6 +9,7 @@
 #include "wrap.h"
 #include "tern_store.h"
 #include "checkpoint.h"
+#include "hooks.h"
 #include "clock.h"
 #include "config.h"
 #include "control.h"
@@ -36,6 +37,10 @@ static uint64_t root_epoch(void)
         uint64_t *eps = NULL;
         int n = 0;
         tern_error err;
+        char why[1024];
+        /* a job directory refused (another user's, a symlink...) is not
+         * listed either: the checkpoint fails on it before the store runs */
+        if (job_dir_usable(why, sizeof why)) return next_epoch;
         tern_internal_enter();
         if (tern_store_list(cfg_dir, &eps, &n, &err) == 0 && n > 0 && eps[n - 1] + 1 > next_epoch)
             next_epoch = eps[n - 1] + 1;
@@ -66,9 +71,11 @@ int snapshot_serve(unsigned bits, double t0)
         stats_line("quiesced");
         requests_answer_served("failed: TERN_QUIESCE_ONLY is set: the job quiesced and wrote nothing");
     } else if (rc == 1) {
+        char frozen[64] = "";
+        if (tm_hooks) snprintf(frozen, sizeof frozen, " frozen=%.6f", last_frozen);   /* transparent mode */
         event("committed epoch=%" PRIu64 " bytes=%" PRIu64 " stored=%" PRIu64
-              " seconds=%.6f quiesce=%.6f path=%s",
-              st.epoch, st.logical_bytes, st.stored_bytes, st.seconds, last_quiesce, st.path);
+              " seconds=%.6f quiesce=%.6f%s path=%s",
+              st.epoch, st.logical_bytes, st.stored_bytes, st.seconds, last_quiesce, frozen, st.path);
         stats_line("committed");
         char text[4300];
         snprintf(text, sizeof text, "committed %" PRIu64 " %s", st.epoch, st.path);
@@ -77,7 +84,8 @@ int snapshot_serve(unsigned bits, double t0)
     } else {
         for (char *p = why; *p; p++)
             if (*p == '\n') *p = ' ';
-        if (tern_world_rank == 0) say("checkpoint epoch %" PRIu64 " failed: %s", epoch, why);
+        /* under `tern run` the event is the line; said here otherwise */
+        if (tern_world_rank == 0 && !cfg_events_shown) say("checkpoint epoch %" PRIu64 " failed: %s", epoch, why);
         event("failed epoch=%" PRIu64 " reason=%s", epoch, why);
         char text[2300];
         snprintf(text, sizeof text, "failed: %s", why);

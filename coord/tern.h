@@ -38,6 +38,22 @@ extern "C" {
 int tern_protect(const char *name, void *ptr, int64_t count, MPI_Datatype type);
 int tern_unprotect(const char *name);
 
+/* tern_protect of a block of a multi-dimensional array: dims[0..ndims-1]
+ * (1 <= ndims <= 8) are this rank's block, row-major (C order), count is
+ * their product. Every rank protects its block of the same global array
+ * along the first dimension: dims[1..] must be the same on every rank,
+ * dims[0] (this rank's rows) may differ and be 0. The checkpoint then holds
+ * one dataset of shape {sum of every rank's dims[0], dims[1], ...}, rank
+ * r's rows after rank r-1's. Ranks that disagree on dims[1..] (or on the
+ * type) get their regions saved per rank, as with different types.
+ * Predefined types are stored with their HDF5 type (MPI_DOUBLE as a 64-bit
+ * IEEE float, MPI_INT as a 32-bit integer, MPI_C_DOUBLE_COMPLEX as {r, i},
+ * ...); MPI_BYTE and derived types as opaque elements. tern_recover reads
+ * elements in row-major order, so on another rank count a rank gets the
+ * rows that start at the sum of lower ranks' counts. */
+int tern_protect_shape(const char *name, void *ptr, int ndims, const int64_t *dims,
+                       MPI_Datatype type);
+
 /* A point where the application can resume. Collective over MPI_COMM_WORLD.
  * Returns 1 when a checkpoint was committed here, 0 when none was pending,
  * negative when a checkpoint was attempted and failed (the job can go on; the

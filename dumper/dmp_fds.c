@@ -239,7 +239,7 @@ static int restore_external(const dmp_fd *f, const int *ext_fd, int next, tern_e
 }
 
 int dmp_fds_restore(const dmp_state *s, const int *keep, int nkeep, const int *ext_fd, int next,
-                    tern_error *err)
+                    int stdio_inherit, tern_error *err)
 {
     /* Close what is neither ours nor the image's. */
     DIR *d = opendir("/proc/self/fd");
@@ -262,7 +262,7 @@ int dmp_fds_restore(const dmp_state *s, const int *keep, int nkeep, const int *e
         close(toclose[i]);
     for (uint32_t i = 0; i < s->h.nfds; i++) {
         const dmp_fd *f = &s->fds[i];
-        if (f->kind == DMP_FD_INHERIT) {
+        if (f->kind == DMP_FD_INHERIT || (stdio_inherit && f->fd <= 2 && f->kind != DMP_FD_EXTERNAL)) {
             if (fcntl(f->fd, F_GETFD) < 0)   /* tern restore itself had none: /dev/null */
                 if (open("/dev/null", O_RDWR) != f->fd)
                     return tern_error_set(err, EBADF, "fd %d: no fd to inherit", f->fd);

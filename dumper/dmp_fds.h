@@ -35,7 +35,7 @@ int dmp_fds_check(const dmp_state *s, tern_error *err);
  * other fd not in the image is closed. An external fd k becomes a copy of
  * ext_fd[k] (one of keep[]; k < next, checked before). */
 int dmp_fds_restore(const dmp_state *s, const int *keep, int nkeep, const int *ext_fd, int next,
-                    tern_error *err);
+                    int stdio_inherit, tern_error *err);
 
 /* Highest fd number the image uses (-1 if none). */
 int dmp_fds_max(const dmp_state *s);

@@ -660,7 +660,7 @@ static void __attribute__((noreturn)) jump_into_blob(restore_job *j, tern_error 
     for (int i = 0; i < j->nfiles && nkeep < 1100; i++)
         keep[nkeep++] = j->files[i];
     if (dmp_fds_restore(&j->s, keep, nkeep, j->ext_dup, j->ext && j->ext->fd ? j->ext->n : 0,
-                        err)) {
+                        j->ext && j->ext->stdio_inherit, err)) {
         dprintf(j->errfd, "tern restore: %s\n", err->msg);
         _exit(127);
     }

@@ -33,6 +33,7 @@
 typedef struct dmp_ext_fds {
     const int *fd;
     int n;
+    int stdio_inherit;   /* fds 0-2 are the restoring process's (dumper.h) */
 } dmp_ext_fds;
 
 /* Checks of step 1 that need only the metadata (also used by `tern dump`

@@ -81,7 +81,8 @@ int tern_restore_check(tern_ckpt *c, int rank, const char *prefix, tern_error *e
 /* The caller's options as dmp_restore.c takes them. */
 static dmp_ext_fds ext_fds(const struct tern_restore_opts *o)
 {
-    return (dmp_ext_fds){o && o->n_ext > 0 ? o->ext_fd : NULL, o && o->n_ext > 0 ? o->n_ext : 0};
+    return (dmp_ext_fds){o && o->n_ext > 0 ? o->ext_fd : NULL, o && o->n_ext > 0 ? o->n_ext : 0,
+                         o ? o->stdio_inherit : 0};
 }
 
 int tern_restore_check_opts(tern_ckpt *c, int rank, const char *prefix,

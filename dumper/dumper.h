@@ -122,6 +122,11 @@ struct tern_restore_opts {
      * unless the image uses its number. */
     const int *ext_fd;
     int n_ext;
+    /* Non-zero: the image's stdin, stdout and stderr are this process's,
+     * whatever they were (a terminal is not reopened by path). tern-proxy
+     * sets it: mpirun gives each rank a pty, whose number belongs to
+     * someone else after a restart. */
+    int stdio_inherit;
 };
 
 /* tern_restore_check, with the external regions' fds of o (NULL: none). */

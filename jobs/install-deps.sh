@@ -4,6 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config zlib1g-dev gfortran python3
       libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
+      python3-h5py            # tests/protocol/typed.sh reads checkpoints with h5py
       libhwloc-dev hwloc spin iproute2 util-linux procps
       slurm-wlm munge
       hpcc netpipe-openmpi    # real programs the transparent-mode tests run unmodified

@@ -122,6 +122,14 @@ int jobfile_local_mpirun(const jobfile *jf, pid_t *pid, unsigned long long *star
     return 1;
 }
 
+int jobfile_running(const jobfile *jf)
+{
+    pid_t pid;
+    unsigned long long start;
+    if (!jobfile_local_mpirun(jf, &pid, &start)) return -1;
+    return jobs_proc_running(pid, start);
+}
+
 /* ---- job directories ---------------------------------------------------- */
 /* The only job directory in ./tern-ckpt into want, or -1 (error printed). */
 static int only_job(const char *verb, char *want, size_t len)

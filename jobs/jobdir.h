@@ -60,6 +60,10 @@ void jobfile_free(jobfile *jf);
  * else 0: only then can tern tell whether it still runs
  * (jobs_proc_running). */
 int jobfile_local_mpirun(const jobfile *jf, pid_t *pid, unsigned long long *start);
+/* 1 when the job of jf runs (started on this host, and its mpirun alive:
+ * not a zombie, not another process with a recycled pid), 0 when it does
+ * not, -1 when tern cannot tell (started on another host, or no pid). */
+int jobfile_running(const jobfile *jf);
 
 /* ---- what an earlier run left ----------------------------------------- */
 int jobdir_has_checkpoints(const jobdir *d);

@@ -83,10 +83,10 @@ static double ratio(double a, double b)
 
 /* {"event":"committed","epoch":3,...}: every key=value, numbers as numbers,
  * the rest (and path, reason) as strings; a commit adds ratio and gbps. */
-static void print_event_json(const char *name, const char *line)
+static void print_event_json(FILE *f, const char *name, const char *line)
 {
-    printf("{\"event\":");
-    tern_json_str(stdout, name);
+    fprintf(f, "{\"event\":");
+    tern_json_str(f, name);
     const char *p = line + strlen(name);
     while (*p == ' ') p++;
     while (*p) {
@@ -95,13 +95,13 @@ static void print_event_json(const char *name, const char *line)
         char key[64], val[4200];
         snprintf(key, sizeof key, "%.*s", (int)kl, p);
         jobs_event_get(line, key, val, sizeof val);
-        printf(",");
-        tern_json_str(stdout, key);
-        printf(":");
+        fprintf(f, ",");
+        tern_json_str(f, key);
+        fprintf(f, ":");
         if (json_number(val) && strcmp(key, "path") && strcmp(key, "reason"))
-            printf("%s", val);
+            fprintf(f, "%s", val);
         else
-            tern_json_str(stdout, val);
+            tern_json_str(f, val);
         p += kl + 1 + strlen(val);
         while (*p == ' ') p++;
     }
@@ -111,10 +111,10 @@ static void print_event_json(const char *name, const char *line)
         jobs_event_get(line, "stored", s, sizeof s);
         jobs_event_get(line, "seconds", t, sizeof t);
         double bytes = atof(b), stored = atof(s), secs = atof(t);
-        printf(",\"ratio\":%.6g,\"gbps\":%.6g", ratio(bytes, stored), ratio(bytes / 1e9, secs));
+        fprintf(f, ",\"ratio\":%.6g,\"gbps\":%.6g", ratio(bytes, stored), ratio(bytes / 1e9, secs));
     }
-    printf("}\n");
-    fflush(stdout);
+    fprintf(f, "}\n");
+    fflush(f);
 }
 
 static void print_committed(const char *epoch, const char *line)
@@ -129,10 +129,14 @@ static void print_committed(const char *epoch, const char *line)
     tern_fmt_bytes(bytes, hb, sizeof hb);
     tern_fmt_bytes(stored, hs, sizeof hs);
     double gbps = secs > 0 ? bytes / secs / 1e9 : 0.0;
+    /* transparent mode: how long the applications were stopped */
+    char frozen[64], fz[80] = "";
+    if (jobs_event_get(line, "frozen", frozen, sizeof frozen) == 0 && frozen[0])
+        snprintf(fz, sizeof fz, ", application stopped %.3f s", atof(frozen));
     fprintf(stderr,
-            "tern: checkpoint epoch %s: %s stored as %s (ratio %.2f) in %.3f s, %.*f GB/s: %s\n",
+            "tern: checkpoint epoch %s: %s stored as %s (ratio %.2f) in %.3f s, %.*f GB/s%s: %s\n",
             epoch, hb, hs, stored > 0 ? bytes / stored : 0.0, secs,
-            gbps >= 0.01 || gbps == 0 ? 3 : 6, gbps, path);
+            gbps >= 0.01 || gbps == 0 ? 3 : 6, gbps, fz, path);
 }
 
 static void print_event_text(const char *name, const char *line)
@@ -164,8 +168,10 @@ static void print_event(const jobs_launch *L, const char *line)
 {
     char name[32];
     snprintf(name, sizeof name, "%.*s", (int)strcspn(line, " \n"), line);
-    if (L->json) print_event_json(name, line);
-    else if (!L->quiet) print_event_text(name, line);
+    /* JSON goes to its own stream (--events), else stderr: never into the
+     * job's stdout, which is the application's */
+    if (L->json || L->events_out) print_event_json(L->events_out ? L->events_out : stderr, name, line);
+    if (!L->json && !L->quiet) print_event_text(name, line);
 }
 
 /* ---- following DIR/events ------------------------------------------------ */
@@ -341,6 +347,10 @@ static void command_line(const jobs_launch *L, const char *lib, strv *argv)
     setenv("TERN_KEEP", L->set.keep, 1);
     if (L->restart_from) setenv("TERN_RESTART", L->restart_from, 1);
     else unsetenv("TERN_RESTART");
+    /* the command prints each event as a line: rank 0 need not say a
+     * failed checkpoint a second time */
+    if (!L->quiet && !L->json) setenv("TERN_EVENTS_SHOWN", "1", 1);
+    else unsetenv("TERN_EVENTS_SHOWN");
 
     sv_push(argv, L->launcher);
     for (char **e = environ; *e; e++)
@@ -357,7 +367,7 @@ static void command_line(const jobs_launch *L, const char *lib, strv *argv)
     }
     sv_push_all(argv, &L->opts);
     sv_push_all(argv, &L->prog);
-    if (getenv("TERN_JOBS_VERBOSE")) {
+    if (getenv("TERN_JOBS_VERBOSE") || tern_cli_verbose()) {
         char *c = sv_join(argv, " ");
         fprintf(stderr, "tern %s: running: %s\n", L->verb, c);
         free(c);

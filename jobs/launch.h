@@ -6,6 +6,7 @@
 #define TERN_JOBS_LAUNCH_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "jobdir.h"
 #include "settings.h"
@@ -22,7 +23,10 @@ typedef struct jobs_launch {
     const char *restart_from;   /* TERN_RESTART, or NULL */
     const char *hosts;          /* for the job file */
     int nranks;                 /* for the job file (0 unknown) */
-    int json;
+    int json;                   /* events as JSON objects, no progress lines */
+    FILE *events_out;           /* where JSON events go (NULL: stderr, never the
+                                 * job's stdout); set: JSON events there even
+                                 * without json, progress lines as well */
     int quiet;
     /* called for every event line seen while the job runs */
     void (*on_event)(void *ctx, const char *name, const char *line);

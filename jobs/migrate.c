@@ -33,7 +33,8 @@ static void usage_migrate(FILE *f)
 "  --hostfile FILE  restart on these hosts instead (HOSTS still excluded)\n"
 "  --timeout SEC    for the checkpoint and the stop (default 120)\n"
 "  --json           print the downtime (and events) as JSON\n"
-"  --quiet          no progress lines\n");
+"  --quiet          no progress lines (errors only)\n"
+"  -v, --verbose    print the mpirun command line before running it\n");
 }
 
 typedef struct migrate_cmd {
@@ -301,6 +302,7 @@ int tern_verb_migrate(int argc, char **argv)
     m.jd.fd = -1;
     m.timeout = 120;
     int rc = migrate_args(argc, argv, &m);
+    if (tern_cli_quiet()) m.quiet = 1;
     if (rc == JOBS_ARGS_OK) rc = migrate(&m);
     jobfile_free(&m.jf);
     jobdir_close(&m.jd);

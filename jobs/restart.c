@@ -393,8 +393,9 @@ static void usage_restart(FILE *f)
 "  --hostfile FILE      hosts to use: 'host [slots=N]' lines\n"
 "  --interval/--signal/--compress/--keep   as for tern run (default: as saved)\n"
 "  --dry-run            print the placement and the command, run nothing\n"
-"  --json               JSON: events while running; the plan with --dry-run\n"
-"  --quiet              no progress lines\n"
+"  --json               JSON: events while running (on stderr); the plan with --dry-run\n"
+"  --quiet              no progress lines (errors only)\n"
+"  -v, --verbose        print the mpirun command line before running it\n"
 "example: tern restart --exclude node3 --dir tern-ckpt/cg\n");
 }
 
@@ -443,6 +444,7 @@ int tern_verb_restart(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.verb = "restart";
     int rc = restart_args(argc, argv, &o);
+    if (tern_cli_quiet()) o.quiet = 1;
     if (rc == JOBS_ARGS_OK) rc = jobs_restart(&o);
     sv_free(&o.exclude);
     sv_free(&o.user_args);

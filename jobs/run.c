@@ -1,8 +1,11 @@
 /* tern run and tern checkpoint. */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -39,8 +42,14 @@ static void usage_run(FILE *f)
 "  --mode MODE       api (libtern.so in the program), transparent (an unmodified\n"
 "                    binary under tern-proxy) or auto (default: transparent\n"
 "                    unless the program calls tern_snapshot; docs/usage.md)\n"
-"  --json            one JSON object per event on stdout\n"
-"  --quiet           no progress lines\n"
+"  --json            one JSON object per event, on stderr (or --events), never\n"
+"                    mixed into the job's stdout; no progress lines\n"
+"  --events FILE     JSON events into FILE (created or truncated)\n"
+"  --events-fd N     JSON events into the open descriptor N (not passed to the job)\n"
+"  --quiet           no progress lines (errors only)\n"
+"  -v, --verbose     print the mpirun command line before running it\n"
+"exit status: the job's (mpirun's; 128+N when killed by signal N); 127 the\n"
+"program is not found, 126 it cannot be run; 2 tern refused to start it.\n"
 "environment: TERN_LIB (libtern.so to preload), TERN_MPIRUN (launcher).\n"
 "example: tern run --interval 30 -- -np 4 --oversubscribe ./cg 200\n");
 }
@@ -50,6 +59,8 @@ typedef struct run_cmd {
     const char *job, *dir;      /* --job, --dir, or NULL */
     int fresh;
     int mode;                   /* --mode (mode.h) */
+    const char *events_file;    /* --events */
+    long events_fd;             /* --events-fd, -1 none */
 } run_cmd;
 
 /* The options before the command (which starts after "--", or at the first
@@ -62,6 +73,7 @@ static int run_args(int argc, char **argv, run_cmd *r)
         {"fresh", no_argument, 0, 'f'},       {"no-preload", no_argument, 0, 'P'},
         {"json", no_argument, 0, 'J'},        {"quiet", no_argument, 0, 'q'},
         {"mode", required_argument, 0, 'M'},
+        {"events", required_argument, 0, 'E'}, {"events-fd", required_argument, 0, 'F'},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     jobs_opts p;
     jobs_opts_begin(&p, r->L.verb, argc, argv, lo);
@@ -77,6 +89,11 @@ static int run_args(int argc, char **argv, run_cmd *r)
         case 'P': r->L.set.no_preload = 1; break;
         case 'J': r->L.json = 1; break;
         case 'q': r->L.quiet = 1; break;
+        case 'E': r->events_file = optarg; break;
+        case 'F':
+            if (jobs_parse_int(optarg, &r->events_fd) || r->events_fd < 0 || r->events_fd > 1 << 20)
+                return tern_cli_fail(r->L.verb, 2, "--events-fd: expected a file descriptor number, got '%s'", optarg);
+            break;
         case 'M':
             if ((r->mode = jobs_mode_parse(optarg)) < 0)
                 return tern_cli_fail(r->L.verb, 2, "--mode: api, transparent or auto, not '%s'", optarg);
@@ -112,6 +129,81 @@ static int split_command(run_cmd *r, int argc, char **argv)
     return 0;
 }
 
+/* Where the JSON events go (--events FILE, --events-fd N): opened here,
+ * close-on-exec so that the job never writes into it. 0, or -1 with the
+ * error printed. */
+static int open_events_out(run_cmd *r)
+{
+    const char *V = r->L.verb;
+    if (r->events_file && r->events_fd >= 0)
+        return tern_cli_fail(V, -1, "--events and --events-fd: give one");
+    int fd = -1;
+    if (r->events_file) {
+        fd = open(r->events_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+        if (fd < 0) return tern_cli_fail(V, -1, "--events %s: %s", r->events_file, strerror(errno));
+    } else if (r->events_fd >= 0) {
+        int fl = fcntl((int)r->events_fd, F_GETFL);
+        if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
+            return tern_cli_fail(V, -1, "--events-fd %ld: not a descriptor open for writing",
+                                 r->events_fd);
+        if (r->events_fd <= 2)
+            return tern_cli_fail(V, -1, "--events-fd %ld: the job's own stdin, stdout or stderr", r->events_fd);
+        fd = (int)r->events_fd;
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    } else {
+        return 0;
+    }
+    r->L.events_out = fdopen(fd, "w");
+    if (!r->L.events_out) {
+        close(fd);
+        return tern_cli_fail(V, -1, "events stream: %s", strerror(errno));
+    }
+    return 0;
+}
+
+/* Whether the job runs on this host only (no --host/--hostfile naming
+ * another, no working directory of mpirun's): only then does a program
+ * missing here mean it is missing. */
+static int runs_here_only(const jobs_launch *L, const char *hosts)
+{
+    static const char *const wd[] = {"-wdir", "--wdir", "-wd", "--wd", "--preload-binary", "-s"};
+    for (size_t i = 0; i < sizeof wd / sizeof wd[0]; i++)
+        if (sv_has(&L->opts, wd[i])) return 0;
+    strv h = {0};
+    sv_push_csv(&h, hosts);
+    int here = 1;
+    for (int i = 0; i < h.n; i++) {
+        const char *x = h.v[i];
+        size_t n = strcspn(x, ":");  /* host:slots */
+        if (!(strlen(jobs_hostname()) == n && !strncmp(x, jobs_hostname(), n)) &&
+            strncmp(x, "localhost", n) && n)
+            here = 0;
+    }
+    sv_free(&h);
+    return here;
+}
+
+/* A program that is not there is said in one line, as a shell says it
+ * (127; 126 when it is there but cannot be run), not by mpirun's page and
+ * its own exit status. The exit status, or 0 when the program is fine. */
+static int check_program(const jobs_launch *L, const char *hosts)
+{
+    if (!runs_here_only(L, hosts)) return 0;
+    const char *prog = L->prog.v[0];
+    char found[4096], shown[4096];
+    jobs_printable(prog, shown, sizeof shown);
+    if (!strchr(prog, '/')) {
+        if (jobs_find_exe(prog, found, sizeof found))
+            return tern_cli_fail(L->verb, 127, "%s: program not found (not in PATH)", shown);
+        return 0;
+    }
+    struct stat st;
+    if (stat(prog, &st)) return tern_cli_fail(L->verb, 127, "%s: program not found", shown);
+    if (S_ISDIR(st.st_mode)) return tern_cli_fail(L->verb, 126, "%s: is a directory", shown);
+    if (access(prog, X_OK)) return tern_cli_fail(L->verb, 126, "%s: not executable", shown);
+    return 0;
+}
+
 /* 1 when a job runs in d (its job file says so and its mpirun, on this
  * host, is alive: not a zombie, not another process with a recycled pid),
  * 0 when none does, -1 when the job file is refused (error printed). */
@@ -123,9 +215,7 @@ static int job_running(const char *verb, const jobdir *d, long *shown)
     if (rc) return -1;
     const char *mp = jobfile_get(&jf, "mpirun_pid");
     *shown = mp ? atol(mp) : 0;
-    pid_t pid;
-    unsigned long long start;
-    int live = jobfile_local_mpirun(&jf, &pid, &start) && jobs_proc_running(pid, start);
+    int live = jobfile_running(&jf) == 1;
     jobfile_free(&jf);
     return live;
 }
@@ -177,15 +267,22 @@ int tern_verb_run(int argc, char **argv)
     run_cmd r;
     memset(&r, 0, sizeof r);
     r.L.verb = "run";
+    r.events_fd = -1;
     jobs_settings_defaults(&r.L.set);
     jobdir d = {.fd = -1};
+    char hosts[4096] = "";
     int rc = run_args(argc, argv, &r);
+    if (tern_cli_quiet()) r.L.quiet = 1;
     if (rc == JOBS_ARGS_OK) {
         rc = 2;
-        if (!split_command(&r, argc - optind, argv + optind) && !prepare_dir(&r, &d) &&
-            jobs_mode_setup(&r.L, r.mode) >= 0) {
-            char hosts[4096];
+        int bad = split_command(&r, argc - optind, argv + optind);
+        if (!bad) {
             mpi_hosts(&r.L.opts, hosts, sizeof hosts);
+            bad = check_program(&r.L, hosts);
+            if (bad > 0) rc = bad;
+        }
+        if (!bad && !open_events_out(&r) && !prepare_dir(&r, &d) &&
+            jobs_mode_setup(&r.L, r.mode) >= 0) {
             if (!hosts[0]) snprintf(hosts, sizeof hosts, "%s", jobs_hostname());
             r.L.hosts = hosts;
             r.L.nranks = mpi_nranks(&r.L.opts);
@@ -195,6 +292,7 @@ int tern_verb_run(int argc, char **argv)
         }
     }
     jobdir_close(&d);
+    if (r.L.events_out) fclose(r.L.events_out);
     sv_free(&r.L.opts);
     sv_free(&r.L.prog);
     sv_free(&r.L.saved_args);
@@ -214,7 +312,10 @@ static void usage_ckpt(FILE *f)
 "options:\n"
 "  --stop         checkpoint, then every rank exits with status 0\n"
 "  --timeout SEC  give up after SEC seconds (default 120)\n"
-"  --json         print {\"status\":...,\"epoch\":...,\"path\":...}\n"
+"  --json         print {\"status\":...,\"epoch\":...,\"path\":...} on every outcome:\n"
+"                 status committed, failed, timeout, job-ended, no-job,\n"
+"                 not-running or error (with \"reason\"; the error line is on\n"
+"                 stderr as well)\n"
 "exit status: 0 committed, 1 failed, 2 usage or no such job, 3 no answer in\n"
 "time, 4 the job ended before answering.\n");
 }
@@ -286,22 +387,37 @@ static int report(const ckpt_cmd *k, const char *dir, const jobs_request_result 
     return tern_cli_fail(V, res->status, "%s: %s", dir, res->reason);
 }
 
+/* --json: an answer that never reached the job (no such job, not running,
+ * a refused directory) as JSON too; the error line is on stderr already.
+ * Returns status. */
+static int json_refusal(const ckpt_cmd *k, int status, const char *what, const char *dir)
+{
+    if (!k->json) return status;
+    printf("{\"status\":\"%s\",\"job_dir\":", what);
+    if (dir) tern_json_str(stdout, dir);
+    else printf("null");
+    printf(",\"reason\":");
+    tern_json_str(stdout, tern_cli_last_error());
+    printf("}\n");
+    return status;
+}
+
 /* The job in d, asked; the exit status. */
 static int ask(const ckpt_cmd *k, const jobdir *d)
 {
     const char *V = "checkpoint";
     jobfile jf;
     int rc = jobfile_read(V, d, &jf);
-    if (rc == -2) return 2;
-    if (rc)
-        return tern_cli_fail(V, 2, "%s: no job file: not a job started by tern run", d->path);
-    pid_t pid;
-    unsigned long long start;
-    if (jobfile_local_mpirun(&jf, &pid, &start) && !jobs_proc_running(pid, start)) {
-        rc = tern_cli_fail(V, 2, "%s: job is not running (mpirun pid %s has exited)", d->path,
-                           jobfile_get(&jf, "mpirun_pid"));
+    if (rc == -2) return json_refusal(k, 2, "error", d->path);
+    if (rc) {
+        tern_cli_fail(V, 2, "%s: no job file: not a job started by tern run", d->path);
+        return json_refusal(k, 2, "no-job", d->path);
+    }
+    if (jobfile_running(&jf) == 0) {
+        tern_cli_fail(V, 2, "%s: job is not running (mpirun pid %s has exited)", d->path,
+                      jobfile_get(&jf, "mpirun_pid"));
         jobfile_free(&jf);
-        return rc;
+        return json_refusal(k, 2, "not-running", d->path);
     }
     jobs_request_result res;
     jobs_request(d, &jf, k->stop ? "checkpoint-and-stop" : "checkpoint", k->timeout, &res);
@@ -316,9 +432,15 @@ int tern_verb_checkpoint(int argc, char **argv)
     int rc = checkpoint_args(argc, argv, &k);
     if (rc != JOBS_ARGS_OK) return rc;
     jobdir d;
-    if (jobs_resolve_dir(V, k.dirarg, NULL, &d)) return 2;
+    if (jobs_resolve_dir(V, k.dirarg, NULL, &d)) {
+        /* no such directory, none in ./tern-ckpt: no job; refused: error */
+        const char *e = tern_cli_last_error();
+        int none = strstr(e, "no such job directory") || strstr(e, "no job directory given") ||
+                   strstr(e, "holds none");
+        return json_refusal(&k, 2, none ? "no-job" : "error", k.dirarg);
+    }
     /* the job writes its answer and checkpoints there: no file may be a link */
-    rc = jobdir_check_files(V, &d) ? 2 : ask(&k, &d);
+    rc = jobdir_check_files(V, &d) ? json_refusal(&k, 2, "error", d.path) : ask(&k, &d);
     jobdir_close(&d);
     return rc;
 }

@@ -59,7 +59,8 @@ static void child(int rd, int chan_fd, pid_t parent)
         px_say("restart: %s", err.msg);
         _exit(127);
     }
-    struct tern_restore_opts o = {.ext_fd = &chan_fd, .n_ext = 1};
+    /* stdio is the new proxy's: mpirun gave it a pty of this run */
+    struct tern_restore_opts o = {.ext_fd = &chan_fd, .n_ext = 1, .stdio_inherit = 1};
     tern_restore_opts(ck, g.rank, "app", &o, &err);
     px_say("restart: cannot restore the application: %s", err.msg);
     _exit(127);

@@ -534,6 +534,10 @@ d += ['#define TW_PREDEF_ADDR(name, size, kind) (void *)&name,',
 # any moment (coord/tern_tm.h): a blocking call is made as its nonblocking
 # form and waited for with polls (px_block), the blocking point-to-point
 # calls are proxy/block.c's, and every collective first passes the gate.
+# Always the nonblocking form, even while no cut is pending (it costs
+# several times the blocking one for small messages): MPI does not match a
+# blocking collective with a nonblocking one, and the ranks cannot agree on
+# which form to use without a collective of their own.
 BLOCKING_HAND = {'MPI_Send', 'MPI_Ssend', 'MPI_Rsend', 'MPI_Recv', 'MPI_Sendrecv',
                  'MPI_Sendrecv_replace', 'MPI_Probe', 'MPI_Mprobe'}
 

@@ -1,7 +1,9 @@
 /* tern ls | info | verify: read-only views of checkpoints (no MPI).
  * Human-readable by default, --json for scripts. Errors are one line
- * "tern VERB: WHERE: PROBLEM" on stderr and exit status 1; usage errors 2. */
+ * "tern VERB: WHERE: PROBLEM" on stderr and exit status 1; usage errors and
+ * a path that does not exist 2 (docs/usage.md, "Exit status"). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -116,7 +118,7 @@ int tern_verb_ls(int argc, char **argv)
         return ret;
     struct stat st;
     if (stat(a.path, &st) != 0)
-        return tern_cli_fail("ls", 1, "%s: no such directory", a.path);
+        return tern_cli_fail("ls", 2, "%s: no such directory", a.path);
     if (!S_ISDIR(st.st_mode))
         return tern_cli_fail("ls", 1, "%s: not a directory", a.path);
     tern_error err = {0};
@@ -176,8 +178,9 @@ int tern_verb_ls(int argc, char **argv)
 #define INFO_HELP                                                                     \
     "Describes a checkpoint file (or DIR's latest committed one): format and\n"       \
     "tern/MPI versions, job, epoch, ranks, nodes with their ranks, sizes, and\n"      \
-    "every rank's segments with logical and stored sizes.\n\n"                        \
-    "  --json       one JSON object with the same content\n"                          \
+    "the user's data (every global array: name, type, shape, size, compression)\n"  \
+    "and every rank's segments with logical and stored sizes.\n\n"                    \
+    "  --json       one JSON object with the same content (arrays in \"arrays\")\n"     \
     "  --topology   also print each node's hwloc topology (XML)\n"
 
 /* The checkpoint and its nodes; the ranks follow in the array "ranks". */
@@ -267,6 +270,53 @@ static int info_rank(tern_ckpt *c, int r, int json)
     return rc ? 1 : 0;
 }
 
+/* "3x4", or "12" for a 1-D array. */
+static void fmt_shape(const tern_array_desc *d, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < d->ndims && at < len; k++)
+        at += (size_t)snprintf(buf + at, len - at, "%s%" PRIu64, k ? "x" : "", d->dims[k]);
+}
+
+/* The application's data: every global array (the regions every rank
+ * protected alike) with its type, shape and size. Arrays are stored raw,
+ * never compressed (docs/format.md). 1 when they cannot be listed. */
+static int info_arrays(tern_ckpt *c, int json)
+{
+    tern_array_entry *v = NULL;
+    int n = 0;
+    tern_error e = {0};
+    int rc = tern_ckpt_arrays(c, &v, &n, &e);
+    if (rc)
+        tern_cli_fail_err("info", 1, &e);
+    if (json)
+        printf("], \"arrays\": [");
+    else if (!rc)
+        printf("arrays: %d (user data stored as HDF5 datasets /arrays/NAME)\n", n);
+    for (int i = 0; i < n; i++) {
+        char type[32], shape[200], sz[32];
+        tern_elem_kind_name(v[i].desc.kind, v[i].elem_size, type, sizeof type);
+        fmt_shape(&v[i].desc, shape, sizeof shape);
+        uint64_t bytes = v[i].total * v[i].elem_size;
+        if (json) {
+            printf("%s{\"name\": ", i ? ", " : "");
+            tern_json_str(stdout, v[i].name);
+            printf(", \"type\": \"%s\", \"elem_size\": %zu, \"shape\": [", type,
+                   v[i].elem_size);
+            for (int k = 0; k < v[i].desc.ndims; k++)
+                printf("%s%" PRIu64, k ? ", " : "", v[i].desc.dims[k]);
+            printf("], \"elements\": %" PRIu64 ", \"size\": %" PRIu64
+                   ", \"compression\": \"none\"}", v[i].total, bytes);
+        } else {
+            tern_fmt_bytes((double)bytes, sz, sizeof sz);
+            printf("  %-32s %-10s %-16s %10s  compression none\n", v[i].name, type, shape, sz);
+        }
+    }
+    free(v);
+    return rc ? 1 : 0;
+}
+
 int tern_verb_info(int argc, char **argv)
 {
     args a = parse(argc, argv);
@@ -275,6 +325,9 @@ int tern_verb_info(int argc, char **argv)
         return ret;
     tern_error err = {0};
     tern_ckpt *c;
+    struct stat pst;
+    if (stat(a.path, &pst) && errno == ENOENT)
+        return tern_cli_fail("info", 2, "%s: no such file or directory", a.path);
     if (tern_ckpt_open(a.path, &c, &err))
         return tern_cli_fail_err("info", 1, &err);
     const tern_ckpt_info *in = tern_ckpt_get_info(c);
@@ -283,10 +336,15 @@ int tern_verb_info(int argc, char **argv)
     else
         info_text(in, a.topology);
     int status = 0;
+    /* the user's data first: that is what a reader of the file looks for */
+    if (!a.json)
+        status |= info_arrays(c, 0);
     for (int r = 0; r < in->nranks; r++)
         status |= info_rank(c, r, a.json);
-    if (a.json)
+    if (a.json) {
+        status |= info_arrays(c, 1);
         printf("]}\n");
+    }
     tern_ckpt_close(c);
     return status;
 }
@@ -361,7 +419,7 @@ static int verify_one(const char *path, int json, int *first_file)
     "CKPT is a checkpoint file; DIR means its latest committed checkpoint\n"          \
     "(--all: every committed checkpoint in DIR).\n"                                   \
     "Exit status 0 only when everything checks out; 1 otherwise, with one line\n"     \
-    "'tern verify: FILE: PROBLEM' on stderr; 2 for usage errors.\n\n"                 \
+    "'tern verify: FILE: PROBLEM' on stderr; 2 for usage errors and a missing path.\n\n" \
     "  --json   one JSON object: {\"ok\":..., \"checkpoints\":[{\"file\",\"ranks\":[...]}]}\n"
 
 int tern_verb_verify(int argc, char **argv)
@@ -372,6 +430,8 @@ int tern_verb_verify(int argc, char **argv)
         return ret;
     struct stat st;
     int status = 0, first = 1;
+    if (stat(a.path, &st) && errno == ENOENT)
+        return tern_cli_fail("verify", 2, "%s: no such file or directory", a.path);
     if (a.json)
         printf("{\"checkpoints\": [");
     if (a.all && stat(a.path, &st) == 0 && S_ISDIR(st.st_mode)) {

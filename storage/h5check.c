@@ -137,7 +137,7 @@ static int compound(chk *k, cur *c, unsigned ver, uint32_t bits, uint64_t size, 
         uint64_t ms;
         if (c->bad || dtype(k, c, depth + 1, &mc, &ms))
             return c->bad ? bad(k, "compound datatype truncated") : -1;
-        if (mc != TERN_H5T_INTEGER && mc != TERN_H5T_STRING)
+        if (mc != TERN_H5T_INTEGER && mc != TERN_H5T_FLOAT && mc != TERN_H5T_STRING)
             return bad(k, "compound member of class %d", mc);
         if (off > size || ms > size - off)
             return bad(k, "compound member outside its compound");
@@ -162,6 +162,21 @@ static int dtype(chk *k, cur *c, int depth, int *cls_out, uint64_t *size_out)
         uint64_t off = take(c, 2), prec = take(c, 2);
         if (size > 16 || !prec || off + prec > 8 * size)
             return bad(k, "integer datatype of %llu bytes, precision %llu at bit %llu",
+                       (unsigned long long)size, (unsigned long long)prec,
+                       (unsigned long long)off);
+        break;
+    }
+    case TERN_H5T_FLOAT: {
+        /* bit offset and precision, then the exponent's and the mantissa's
+         * place and size, and the exponent bias: every field inside the
+         * precision (a typed array's elements; HDF5 converts nothing there
+         * since the reader reads them with the file's own type) */
+        uint64_t off = take(c, 2), prec = take(c, 2);
+        uint64_t epos = take(c, 1), esz = take(c, 1), mpos = take(c, 1), msz = take(c, 1);
+        skip(c, 4);
+        if (size > 16 || !prec || off + prec > 8 * size || !esz || !msz ||
+            epos + esz > prec || mpos + msz > prec)
+            return bad(k, "float datatype of %llu bytes, precision %llu at bit %llu",
                        (unsigned long long)size, (unsigned long long)prec,
                        (unsigned long long)off);
         break;

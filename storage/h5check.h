@@ -12,8 +12,8 @@
  * HDF5 would decode, within the bounds of the message, the header chunk and
  * the file. Whatever tern never writes is refused outright: shared
  * (committed) messages, filters, external data files, dense attribute
- * storage, link messages, datatype classes other than integer, string,
- * opaque and compound.
+ * storage, link messages, datatype classes other than integer, float,
+ * string, opaque and compound (of integers, floats and strings).
  *
  * Headers of version 1 (what the writer produces: default library version
  * bounds) and version 2 ("OHDR", whose chunks HDF5 checksums itself) are
@@ -29,6 +29,7 @@
 /* H5T classes the checker accepts (the values of HDF5's H5T_class_t). */
 enum {
     TERN_H5T_INTEGER = 0,
+    TERN_H5T_FLOAT = 1,
     TERN_H5T_STRING = 3,
     TERN_H5T_OPAQUE = 5,
     TERN_H5T_COMPOUND = 6,

@@ -1,4 +1,5 @@
 #include "layout.h"
+#include "tern_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,84 @@ hid_t tern_h5_array_crc_type(void)
         H5Tinsert(acrc_t, "rank", HOFFSET(array_crc_rec, rank), H5T_STD_U32LE);
     }
     return acrc_t;
+}
+
+/* Native types: tern writes the bytes as they lie in memory. */
+static hid_t int_type(int is_signed, size_t es)
+{
+    switch (es) {
+    case 1: return is_signed ? H5T_NATIVE_INT8 : H5T_NATIVE_UINT8;
+    case 2: return is_signed ? H5T_NATIVE_INT16 : H5T_NATIVE_UINT16;
+    case 4: return is_signed ? H5T_NATIVE_INT32 : H5T_NATIVE_UINT32;
+    case 8: return is_signed ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT64;
+    }
+    return -1;
+}
+
+hid_t tern_h5_elem_type(int kind, size_t es)
+{
+    hid_t t = -1, f;
+    switch (kind) {
+    case TERN_ELEM_INT:
+    case TERN_ELEM_UINT:
+        t = int_type(kind == TERN_ELEM_INT, es);
+        return t < 0 ? -1 : H5Tcopy(t);
+    case TERN_ELEM_FLOAT:
+        return es == 4 ? H5Tcopy(H5T_NATIVE_FLOAT) : es == 8 ? H5Tcopy(H5T_NATIVE_DOUBLE) : -1;
+    case TERN_ELEM_COMPLEX:
+        /* C99's complex and Fortran's COMPLEX: real part, then imaginary;
+         * {r, i} is what h5py maps to numpy's complex dtypes */
+        f = es == 8 ? H5T_NATIVE_FLOAT : es == 16 ? H5T_NATIVE_DOUBLE : -1;
+        if (f < 0 || (t = H5Tcreate(H5T_COMPOUND, es)) < 0)
+            return -1;
+        if (H5Tinsert(t, "r", 0, f) < 0 || H5Tinsert(t, "i", es / 2, f) < 0) {
+            H5Tclose(t);
+            return -1;
+        }
+        return t;
+    case TERN_ELEM_OPAQUE:
+        t = H5Tcreate(H5T_OPAQUE, es);
+        if (t >= 0)
+            H5Tset_tag(t, "tern array element");
+        return t;
+    }
+    return -1;
+}
+
+int tern_h5_elem_kind(hid_t t)
+{
+    size_t es = H5Tget_size(t);
+    hid_t want = -1;
+    int kind = -1;
+    switch (H5Tget_class(t)) {
+    case H5T_OPAQUE:
+        return TERN_ELEM_OPAQUE;
+    case H5T_INTEGER:
+        kind = H5Tget_sign(t) == H5T_SGN_2 ? TERN_ELEM_INT : TERN_ELEM_UINT;
+        break;
+    case H5T_FLOAT:
+        kind = TERN_ELEM_FLOAT;
+        break;
+    case H5T_COMPOUND:
+        kind = TERN_ELEM_COMPLEX;
+        break;
+    default:
+        return -1;
+    }
+    /* exactly the type the writer makes of that kind and size, nothing
+     * that would need a conversion to land in the caller's buffer */
+    want = tern_h5_elem_type(kind, es);
+    htri_t eq = want < 0 ? 0 : H5Tequal(t, want);
+    if (want >= 0)
+        H5Tclose(want);
+    return eq > 0 ? kind : -1;
+}
+
+void tern_elem_kind_name(int kind, size_t es, char *buf, size_t len)
+{
+    static const char *const names[] = {"opaque", "int", "uint", "float", "complex"};
+    const char *n = kind >= 0 && kind <= TERN_ELEM_COMPLEX ? names[kind] : "unknown";
+    snprintf(buf, len, "%s%zu", n, kind == TERN_ELEM_OPAQUE ? es : es * 8);
 }
 
 void tern_h5_quiet(void)

@@ -9,7 +9,8 @@
  *   /ranks/RRRRRR/chunks    that rank's chunk index (chunk_rec)
  *   /ranks/RRRRRR/data.K    stored chunk bytes of write round K (uint8)
  *   /ranks/RRRRRR/view/NAME virtual uint8 view of a RAW/ZERO segment (views.h)
- *   /arrays/NAME            global 1-D arrays (opaque elements)
+ *   /arrays/NAME            global arrays: typed (tern_elem_kind) or opaque
+ *                           elements, 1-D or the shape given at put
  *   /arrays_crc/NAME        CRC32 of each rank's slab, in pieces (array_crc_rec)
  */
 #ifndef TERN_STORAGE_LAYOUT_H
@@ -64,6 +65,13 @@ typedef struct array_crc_rec {
 hid_t tern_h5_seg_type(void);
 hid_t tern_h5_chunk_type(void);
 hid_t tern_h5_array_crc_type(void);
+
+/* The dataset type of a global array's elements (tern_elem_kind of es
+ * bytes; close it), or -1 when the kind has no type of that size. */
+hid_t tern_h5_elem_type(int kind, size_t es);
+/* The kind of a dataset type that is exactly what tern_h5_elem_type makes
+ * for it, else -1. */
+int tern_h5_elem_kind(hid_t t);
 
 /* HDF5's default error printing goes to stderr in many lines; tern reports
  * its own one-line errors, so every entry point silences it. */

@@ -485,3 +485,15 @@ int tern_ckpt_read_array(tern_ckpt *c, const char *name, uint64_t offset, uint64
     tern_h5_mute_t m = tern_h5_mute();
     return tern_h5_reader_done(m, tern_r_read_array(c, name, offset, count, buf, err));
 }
+
+int tern_ckpt_array_desc(tern_ckpt *c, const char *name, tern_array_desc *desc, tern_error *err)
+{
+    tern_h5_mute_t m = tern_h5_mute();
+    return tern_h5_reader_done(m, tern_r_array_desc(c, name, desc, err));
+}
+
+int tern_ckpt_arrays(tern_ckpt *c, tern_array_entry **arrs, int *n, tern_error *err)
+{
+    tern_h5_mute_t m = tern_h5_mute();
+    return tern_h5_reader_done(m, tern_r_arrays(c, arrs, n, err));
+}

@@ -158,5 +158,7 @@ int tern_r_array_info(tern_ckpt *c, const char *name, size_t *elem_size, uint64_
                       uint64_t **rank_counts, tern_error *err);
 int tern_r_read_array(tern_ckpt *c, const char *name, uint64_t offset, uint64_t count,
                       void *buf, tern_error *err);
+int tern_r_array_desc(tern_ckpt *c, const char *name, tern_array_desc *desc, tern_error *err);
+int tern_r_arrays(tern_ckpt *c, tern_array_entry **arrs, int *n, tern_error *err);
 
 #endif

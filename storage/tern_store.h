@@ -96,6 +96,41 @@ int tern_ckpt_put_array(tern_ckpt_writer *w, const char *name,
                         size_t elem_size, uint64_t count, const void *buf,
                         tern_error *err);
 
+/* What a global array's elements are, so that /arrays/NAME carries the
+ * HDF5 type stock tools understand (h5dump prints numbers, h5py gives a
+ * numpy array of that dtype and shape) instead of opaque bytes. The bytes
+ * written are the caller's as they lie in memory: the dataset's type is the
+ * native one of that class and size (little-endian on every host tern runs
+ * on), so no conversion happens on either side and the CRCs cover exactly
+ * those bytes. */
+enum tern_elem_kind {
+    TERN_ELEM_OPAQUE = 0,     /* H5T_OPAQUE of elem_size bytes (any size) */
+    TERN_ELEM_INT = 1,        /* signed integer of 1, 2, 4 or 8 bytes */
+    TERN_ELEM_UINT = 2,       /* unsigned integer of 1, 2, 4 or 8 bytes */
+    TERN_ELEM_FLOAT = 3,      /* IEEE float of 4 or 8 bytes */
+    TERN_ELEM_COMPLEX = 4,    /* compound {r, i} of two IEEE floats, 8 or 16 bytes */
+};
+
+#define TERN_ARRAY_MAX_DIMS 8
+
+typedef struct tern_array_desc {
+    int kind;                 /* tern_elem_kind */
+    int ndims;                /* 1..TERN_ARRAY_MAX_DIMS */
+    /* Row-major extents. Writing: dims[1..ndims-1] (the same on every
+     * rank) are the extents of one row; dims[0] is not read: each rank's
+     * count must be a whole number of rows, and the global first extent
+     * is the sum of every rank's rows (rank r's block follows rank r-1's
+     * along the first dimension). Reading: the global shape. */
+    uint64_t dims[TERN_ARRAY_MAX_DIMS];
+} tern_array_desc;
+
+/* tern_ckpt_put_array with an element kind and a shape (desc NULL: opaque,
+ * 1-D, what tern_ckpt_put_array does). Collective per name like it: every
+ * rank passes the same kind, ndims and row extents. */
+int tern_ckpt_put_array_desc(tern_ckpt_writer *w, const char *name, size_t elem_size,
+                             uint64_t count, const void *buf, const tern_array_desc *desc,
+                             tern_error *err);
+
 /* Rank 0's extra root attributes (string key/value), e.g. the wrapper's
  * protocol version. Local; ignored on other ranks. */
 int tern_ckpt_set_attr(tern_ckpt_writer *w, const char *key, const char *value,
@@ -223,8 +258,26 @@ int tern_ckpt_dup_fd(tern_ckpt *c);
 int tern_ckpt_array_info(tern_ckpt *c, const char *name, size_t *elem_size,
                          uint64_t *total, uint64_t **rank_counts /* nranks, free() */,
                          tern_error *err);
+/* Elements [offset, offset + count) in row-major order whatever the
+ * array's shape, read with the dataset's own type (no conversion): the
+ * bytes the writer's caller had in memory. */
 int tern_ckpt_read_array(tern_ckpt *c, const char *name, uint64_t offset,
                          uint64_t count, void *buf, tern_error *err);
+/* Kind and global shape of a global array. Files written before typed
+ * arrays (and arrays of derived types) say TERN_ELEM_OPAQUE, 1-D. */
+int tern_ckpt_array_desc(tern_ckpt *c, const char *name, tern_array_desc *desc,
+                         tern_error *err);
+/* Every global array of the checkpoint, by name: *arrs is malloc'ed (free
+ * it), *n may be 0. Each entry passed tern_ckpt_array_desc's checks. */
+typedef struct tern_array_entry {
+    char name[256];
+    size_t elem_size;
+    uint64_t total;           /* elements */
+    tern_array_desc desc;
+} tern_array_entry;
+int tern_ckpt_arrays(tern_ckpt *c, tern_array_entry **arrs, int *n, tern_error *err);
+/* "float64", "int32", "uint8", "complex128", "opaque16", ... into buf. */
+void tern_elem_kind_name(int kind, size_t elem_size, char *buf, size_t len);
 
 /* Checks every chunk CRC and every rank's segment table. report(ctx, rank,
  * ok, message) is called once per rank (message is "" when ok), and once more

@@ -317,6 +317,27 @@ static hid_t create_table(hid_t loc, const char *name, hid_t type, uint64_t n)
     return d;
 }
 
+/* /arrays/NAME: total elements of type t, shaped as a->desc says (the
+ * first extent is what the rows of all ranks add up to), laid out like a
+ * table: contiguous, allocated early, written by tern. */
+static hid_t create_array(hid_t loc, const warr *a, hid_t t, uint64_t total)
+{
+    hsize_t dims[TERN_ARRAY_MAX_DIMS];
+    uint64_t row = 1;
+    for (int k = 1; k < a->desc.ndims; k++) {
+        dims[k] = a->desc.dims[k];
+        row *= a->desc.dims[k];   /* checked by tern_ckpt_put_array_desc */
+    }
+    dims[0] = total / row;
+    hid_t sp = t < 0 ? -1 : H5Screate_simple(a->desc.ndims, dims, NULL);
+    hid_t dcpl = tern_w_raw_dcpl();
+    hid_t d = sp < 0 ? -1 : H5Dcreate2(loc, a->name, t, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return d;
+}
+
 /* This rank's slab of array a at element mine_off and its CRC rows (one per
  * piece of at most 1 MiB) at row my_row. */
 static int write_slab(tern_ckpt_writer *w, const warr *a, hid_t d, hid_t dc, uint64_t mine_off,
@@ -362,11 +383,11 @@ static int write_array(tern_ckpt_writer *w, hid_t ga, hid_t gc, int i, layout_bu
         total += c;
         rows += (c + per - 1) / per;
     }
-    hid_t t = H5Tcreate(H5T_OPAQUE, a->elem);
-    H5Tset_tag(t, "tern array element");
-    hid_t d = create_table(ga, a->name, t, total);
+    hid_t t = tern_h5_elem_type(a->desc.kind, a->elem);
+    hid_t d = create_array(ga, a, t, total);
     hid_t dc = create_table(gc, a->name, tern_h5_array_crc_type(), rows);
-    H5Tclose(t);
+    if (t >= 0)
+        H5Tclose(t);
     int bad = d < 0 || dc < 0;
     bad |= tern_attr_put_u64s(d, "rank_counts", b->cnts, (size_t)w->size) != 0;
     bad |= tern_attr_put_u64(d, "elem_size", a->elem) != 0;
@@ -443,6 +464,8 @@ static int plan(tern_ckpt_writer *w, layout_bufs *b, tern_error *err)
     for (int i = 0; i < w->narrs; i++) {
         mine.arr_hash = fnv(mine.arr_hash, w->arrs[i].name, strlen(w->arrs[i].name) + 1);
         mine.arr_hash = fnv(mine.arr_hash, &w->arrs[i].elem, sizeof w->arrs[i].elem);
+        /* kind and row extents too: one dataset has one type and shape */
+        mine.arr_hash = fnv(mine.arr_hash, &w->arrs[i].desc, sizeof w->arrs[i].desc);
     }
     plan_rec *all = w->scratch;
     if (tern_w_serial(w))

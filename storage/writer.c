@@ -434,11 +434,55 @@ int tern_ckpt_put_fn(tern_ckpt_writer *w, const char *name, uint64_t len,
 int tern_ckpt_put_array(tern_ckpt_writer *w, const char *name, size_t elem_size,
                         uint64_t count, const void *buf, tern_error *err)
 {
+    return tern_ckpt_put_array_desc(w, name, elem_size, count, buf, NULL, err);
+}
+
+/* Whether kind fits elem_size (the sizes HDF5 has native types for). */
+static int kind_ok(int kind, size_t es)
+{
+    switch (kind) {
+    case TERN_ELEM_OPAQUE:
+        return 1;
+    case TERN_ELEM_INT:
+    case TERN_ELEM_UINT:
+        return es == 1 || es == 2 || es == 4 || es == 8;
+    case TERN_ELEM_FLOAT:
+        return es == 4 || es == 8;
+    case TERN_ELEM_COMPLEX:
+        return es == 8 || es == 16;
+    }
+    return 0;
+}
+
+/* The description is sound and count a whole number of rows. */
+static int desc_ok(const tern_array_desc *d, size_t es, uint64_t count)
+{
+    if (!kind_ok(d->kind, es) || d->ndims < 1 || d->ndims > TERN_ARRAY_MAX_DIMS)
+        return 0;
+    uint64_t row = 1;
+    for (int k = 1; k < d->ndims; k++)
+        if (!d->dims[k] || __builtin_mul_overflow(row, d->dims[k], &row))
+            return 0;
+    return count % row == 0;
+}
+
+int tern_ckpt_put_array_desc(tern_ckpt_writer *w, const char *name, size_t elem_size,
+                             uint64_t count, const void *buf, const tern_array_desc *desc,
+                             tern_error *err)
+{
     tern_error scratch;
     if (!err)
         err = &scratch;
     if (!w)
         return tern_error_set(err, EINVAL, "tern_ckpt_put_array: no writer");
+    tern_array_desc flat = {TERN_ELEM_OPAQUE, 1, {0}};
+    if (!desc)
+        desc = &flat;
+    if (elem_size && !desc_ok(desc, elem_size, count))
+        return poison(w, (tern_error_set(err, EINVAL, "rank %d: array '%s': kind %d of %zu "
+                                         "bytes, %d dimensions and %" PRIu64 " elements do "
+                                         "not make whole rows", w->rank, name ? name : "(null)",
+                                         desc->kind, elem_size, desc->ndims, count), err));
     if (!tern_name_ok(name, TERN_NAME_MAX + 1))
         return poison(w, (tern_error_set(err, EINVAL, "rank %d: bad array name '%s'",
                                          w->rank, name ? name : "(null)"), err));
@@ -462,6 +506,10 @@ int tern_ckpt_put_array(tern_ckpt_writer *w, const char *name, size_t elem_size,
     a->elem = elem_size;
     a->count = count;
     a->buf = buf;
+    a->desc = *desc;
+    a->desc.dims[0] = 0;
+    for (int k = desc->ndims; k < TERN_ARRAY_MAX_DIMS; k++)
+        a->desc.dims[k] = 0;
     return 0;
 }
 

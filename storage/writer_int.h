@@ -38,6 +38,7 @@ typedef struct warr {
     size_t elem;
     uint64_t count;
     const void *buf;
+    tern_array_desc desc;     /* kind and row extents (dims[0] unused) */
 } warr;
 
 typedef struct wattr {

@@ -271,7 +271,7 @@ static void refusals_at_restore(const char *path, uint64_t addr, int b)
     int small;
     make_memfd(4096, MAGIC_B, &small);
     int fds[1] = {small};
-    struct tern_restore_opts o = {fds, 1};
+    struct tern_restore_opts o = {fds, 1, 0};
     check_refused(ck, &o, "has 4096 bytes, the region needs 8192", "with a small memfd");
     char self[64];
     snprintf(self, sizeof self, "/proc/self/fd/%d", b);
@@ -354,7 +354,7 @@ static pid_t restore_with(const char *path, uint64_t addr, uint64_t saved, int b
         tern_error err = {0};
         tern_ckpt *ck = NULL;
         int fds[1] = {b};
-        struct tern_restore_opts o = {fds, 1};
+        struct tern_restore_opts o = {fds, 1, 0};
         if (tern_ckpt_open(path, &ck, &err) == 0)
             tern_restore_opts(ck, 0, "app", &o, &err);
         fprintf(stderr, "restore: %s\n", err.msg);

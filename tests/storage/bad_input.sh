@@ -107,9 +107,10 @@ newer-version)
     previous_ok ;;
 no-dir)
     good 1 1048576
-    expect 1 "tern verify: $work/nope: no such file or directory" -- "$tern" verify "$work/nope"
-    expect 1 "tern ls: $work/nope: no such directory" -- "$tern" ls "$work/nope"
-    expect 1 "tern info: $work/nope/ckpt-000001.h5: no such file or directory" -- "$tern" info "$work/nope/ckpt-000001.h5"
+    # a path that does not exist is 2, as a usage error (docs/usage.md, "Exit status")
+    expect 2 "tern verify: $work/nope: no such file or directory" -- "$tern" verify "$work/nope"
+    expect 2 "tern ls: $work/nope: no such directory" -- "$tern" ls "$work/nope"
+    expect 2 "tern info: $work/nope/ckpt-000001.h5: no such file or directory" -- "$tern" info "$work/nope/ckpt-000001.h5"
     # a writer refuses a directory whose parent is missing, on every rank
     "${mpiexec[@]}" -n 2 "$st" write "$work/nope/deeper" 1 1000 >/dev/null 2>"$work/err" && fail "writer succeeded"
     grep -qFx "$work/nope/deeper: cannot create: No such file or directory" "$work/err" || { cat "$work/err"; fail "writer message"; }

@@ -237,6 +237,8 @@ notwritable() {
     local line="$dir: not writable (permission denied)"
     grep -q "^failed epoch=[0-9]* reason=$line$" "$dir/events" || fail "events: $(grep failed "$dir/events")"
     grep -q "^tern: checkpoint epoch [0-9]* failed: $line\$" "$work/run.out" || fail "no failure line in the job's output"
+    # told once: by tern run from the event, not also by rank 0
+    grep -q "^tern: rank 0: checkpoint epoch [0-9]* failed" "$work/run.out" && fail "the failure was told twice: $(grep 'failed:' "$work/run.out" | head -4)"
     say "job: $(grep -m1 'failed:' "$work/run.out")"
     finish_job
 }

@@ -18,7 +18,7 @@ dir=$work/job
 commits() { local n; n=$(grep -c '^committed' "$dir/events" 2>/dev/null); echo "${n:-0}"; }
 die() {
     echo "FAIL: $*"
-    for f in "$work"/*.err; do [ -s "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done
+    for f in "$work"/*.err "$work"/run.out; do [ -s "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done
     [ -f "$dir/events" ] && { echo "--- events"; tail -20 "$dir/events"; }
     exit 1
 }
@@ -26,6 +26,10 @@ rsleep() { local ms=$(( $1 + RANDOM % ($2 - $1 + 1) )); sleep "$(printf '%d.%03d
 # this job's processes only (other tests may run the same program)
 tree() { local c; for c in $(ps -o pid= --ppid "$1"); do echo "$c"; tree "$c"; done; }
 proxies() { local p; for p in $(tree "$1"); do [ "$(ps -o comm= -p "$p")" = tern-proxy ] && echo "$p"; done; }
+# a test killed by its timeout leaves nothing behind either
+cleanup() { [ -n "${pid:-}" ] && kill -9 "$pid" $(tree "$pid") 2>/dev/null; rm -rf "$work"; }
+[ -n "${TERN_TM_KEEP:-}" ] || trap cleanup EXIT
+trap 'exit 1' TERM INT
 killall9() {
     local all; all=$(tree "$1")
     kill -9 "$1" $all 2>/dev/null
@@ -38,7 +42,7 @@ ref=$(grep '^RESULT' "$work/ref.out")
 [ -n "$ref" ] || die "the native run printed no RESULT"
 
 # 2. under the proxies, checkpointed at random moments, then killed
-("$TERN_MPIEXEC" --oversubscribe --bind-to none -np "$np" -x TERN_TM_TAG="$work" -x TERN_DIR="$dir" "$TERN_PROXY" -- "$@" \
+("$TERN_MPIEXEC" --oversubscribe --bind-to none -np "$np" -x TERN_TM_TAG="$work" -x TERN_TM_DEBUG=1 -x TERN_DIR="$dir" "$TERN_PROXY" -- "$@" \
     >"$work/run.out" 2>"$work/run.err" </dev/null) &
 pid=$!
 # a trigger before MPI_Init returns is dropped (as in API mode): wait for it
